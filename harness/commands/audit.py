@@ -1,0 +1,108 @@
+"""``harness audit verify`` and ``harness audit explain``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from harness.errors import HarnessError, UsageError
+
+app = typer.Typer(
+    help="Check and read the hash-chained audit log of a run: `verify` detects any edit, deletion, "
+         "insertion, reordering or truncation; `explain` tells the run as a readable timeline.",
+    no_args_is_help=True,
+)
+
+RefArg = Annotated[str, typer.Argument(
+    metavar="PATH|RUN_ID",
+    help="A run's .jsonl audit log, its run id, or a unique prefix of the run id.", show_default=False)]
+KeyEnvOpt = Annotated[Optional[str], typer.Option(
+    "--key-env", metavar="NAME",
+    help="Environment variable holding the HMAC key the log was signed with "
+         "(default: HARNESS_AUDIT_KEY, when it is set).", show_default=False)]
+DirOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--dir", metavar="DIR",
+    help="Another folder to look for run ids in (e.g. a `harness run --out DIR` folder); repeatable.",
+    show_default=False)]
+HeadOpt = Annotated[Optional[str], typer.Option(
+    "--expected-head", metavar="HASH",
+    help="The head hash recorded for the run (by default the ledger's, when it knows the run).",
+    show_default=False)]
+
+
+def _key(key_env: str | None) -> bytes | None:
+    if key_env is None:
+        from harness.config import audit_key
+
+        return audit_key()
+    value = os.environ.get(key_env)
+    if not value:
+        raise UsageError(f"--key-env {key_env}: the environment variable {key_env} is not set or is empty, "
+                         "so there is no key to check the log's HMAC with.")
+    return value.encode("utf-8")
+
+
+def _fail(exc: HarnessError) -> typer.Exit:
+    typer.echo(f"error: {exc.render()}", err=True)
+    return typer.Exit(exc.exit_code)
+
+
+def _verify(ref: str, key_env: str | None, dirs: list[Path] | None, expected_head: str | None):
+    from harness.audit import locate_log, recorded_head, verify_log
+
+    path = locate_log(ref, dirs or ())
+    key = _key(key_env)
+    report = verify_log(path, key=key, expected_head=expected_head)
+    if report.ok and expected_head is None:
+        head = recorded_head(report.run_id)
+        if head:
+            report = verify_log(path, key=key, expected_head=head)
+    return path, report
+
+
+@app.command("verify")
+def verify(ref: RefArg, key_env: KeyEnvOpt = None, dirs: DirOpt = None,
+           expected_head: HeadOpt = None) -> None:
+    """Check a run's audit log is intact. Exit 0 if it is, 1 if anything was changed or cut."""
+    from harness.audit import clean
+
+    try:
+        path, report = _verify(ref, key_env, dirs, expected_head)
+    except HarnessError as exc:
+        raise _fail(exc) from None
+    if report.ok:
+        typer.echo(f"{report.summary()}  [{clean(path, None)}]")
+        return
+    typer.echo(clean(report.summary(), None), err=True)
+    typer.echo(f"  log: {clean(path, None)}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command("explain")
+def explain(ref: RefArg, key_env: KeyEnvOpt = None, dirs: DirOpt = None,
+            expected_head: HeadOpt = None) -> None:
+    """Tell a run as a timeline a person can read after an incident.
+
+    What the agent was asked and saw, what it said and tried, what the gateway decided, what
+    changed and what the scorer concluded, with a note on whether the log verified."""
+    from harness.audit import clean, explain_run, explain_run_rich, read_events
+
+    try:
+        path, report = _verify(ref, key_env, dirs, expected_head)
+        events = read_events(path, strict=False)
+    except HarnessError as exc:
+        raise _fail(exc) from None
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        Console(highlight=False, soft_wrap=True).print(explain_run_rich(events, report), end="")
+    else:
+        typer.echo(explain_run(events, report), nl=False)
+    if not report.ok:
+        typer.echo(f"warning: the audit log does not verify: {clean(report.summary(), None)}", err=True)
+    if not events:
+        raise typer.Exit(1)

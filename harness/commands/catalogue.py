@@ -1,0 +1,77 @@
+"""``harness tools`` and ``harness scenarios``: the tool catalogue and the scenario format."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from harness.commands._common import out
+from harness.errors import HarnessError, UsageError
+from harness.scenario import find_scenario_files, json_schema, load_scenario_file, load_scenarios
+from harness.tools import export
+
+scenarios_app = typer.Typer(help="Validate, list and describe scenario files.", no_args_is_help=True)
+
+
+def tools_command(fmt: str = typer.Option("openai", "--format", "-f", help="openai, anthropic or mcp.")) -> None:
+    """Print the tool catalogue as JSON for OpenAI, Anthropic or MCP tool calling."""
+    if fmt not in ("openai", "anthropic", "mcp"):
+        raise UsageError(f"unknown format {fmt!r}.", field="--format", expected="openai, anthropic or mcp")
+    typer.echo(json.dumps(export(fmt), indent=2))
+
+
+@scenarios_app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of the scenario format."""
+    typer.echo(json.dumps(json_schema(), indent=2))
+
+
+@scenarios_app.command("validate")
+def validate_command(paths: list[Path] = typer.Argument(..., help="Files or folders.")) -> None:
+    """Check scenario files: schema, tools, and that the reference passes while doing nothing fails.
+
+    Reports every bad file (not only the first); exit 2 when any is invalid.
+    """
+    files = find_scenario_files(list(paths))
+    bad = 0
+    seen: dict[str, str] = {}
+    for path in files:
+        try:
+            scenario = load_scenario_file(path)
+        except HarnessError as exc:
+            bad += 1
+            typer.echo(f"INVALID {exc}", err=True)
+            continue
+        if scenario.id in seen:
+            bad += 1
+            typer.echo(f"INVALID {path}, field `id`: the id {scenario.id!r} is already used by "
+                       f"{seen[scenario.id]}.", err=True)
+            continue
+        seen[scenario.id] = str(path)
+        typer.echo(f"ok      {path} ({scenario.id})")
+    typer.echo(f"{len(files) - bad} valid, {bad} invalid")
+    if bad:
+        raise typer.Exit(2)
+
+
+@scenarios_app.command("list")
+def list_command(paths: list[Path] = typer.Argument(..., help="Files or folders."),
+                 as_json: bool = typer.Option(False, "--json")) -> None:
+    """List scenarios with their workflow, tier and title."""
+    scenarios = load_scenarios(list(paths))
+    if as_json:
+        typer.echo(json.dumps([{"id": s.id, "workflow": s.workflow, "tier": s.tier, "title": s.title,
+                                "path": s.path, "digest": s.digest} for s in scenarios], indent=2))
+        return
+    table = Table(title=f"{len(scenarios)} scenarios")
+    for col in ("id", "workflow", "tier", "title"):
+        table.add_column(col)
+    for s in scenarios:
+        table.add_row(s.id, s.workflow, s.tier, s.title)
+    out.print(table)
+    counts = Counter(s.workflow for s in scenarios)
+    out.print(", ".join(f"{w}: {n}" for w, n in sorted(counts.items())))

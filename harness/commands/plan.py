@@ -1,0 +1,176 @@
+"""``harness plan``: review batched plans of agent-proposed actions and apply them once."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from fakes import Change, build_world
+from harness.audit import AuditLog
+from harness.commands._common import open_ledger, out
+from harness.config import audit_dir, audit_key
+from harness.errors import PlanRefused, UsageError
+from harness.plans import apply_items, item_from_dict, stale_items
+from harness.scenario import load_scenario_file
+
+app = typer.Typer(help="Review, approve or reject batched plans of agent actions.", no_args_is_help=True)
+
+LedgerOpt = typer.Option(None, "--ledger", help="Ledger URL (default: .harness/ledger.db).")
+
+
+@app.command("list")
+def list_plans(status: Optional[str] = typer.Option(None, "--status", help="pending, applied, rejected, …"),
+               workflow: Optional[str] = typer.Option(None, "--workflow"),
+               as_json: bool = typer.Option(False, "--json"), ledger: Optional[str] = LedgerOpt) -> None:
+    """List plans (newest last)."""
+    plans = open_ledger(ledger).list_plans(status=status, workflow=workflow)
+    if as_json:
+        typer.echo(json.dumps(plans, default=str))
+        return
+    table = Table(title=f"{len(plans)} plans")
+    for col in ("plan", "status", "workflow", "scenario", "agent", "items", "decided by", "created"):
+        table.add_column(col)
+    for p in plans:
+        table.add_row(p["id"], p["status"], p["workflow"], escape(p["scenario"] or ""),
+                      escape(f"{p['agent']}@{p['agent_version']}"), str(len(p["items"] or [])),
+                      escape(p["decided_by"] or ""), (p["created_at"] or "")[:19])
+    out.print(table)
+
+
+def _value(v: Any) -> str:
+    text = json.dumps(v, ensure_ascii=False, default=str) if not isinstance(v, str) else repr(v)
+    return escape(text if len(text) <= 80 else text[:77] + "…")
+
+
+@app.command("show")
+def show(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."),
+         as_json: bool = typer.Option(False, "--json"), ledger: Optional[str] = LedgerOpt) -> None:
+    """Show a plan as a readable diff: each action, its effect, the agent's rationale, what it changes."""
+    plan = open_ledger(ledger).get_plan(plan_id)
+    if as_json:
+        typer.echo(json.dumps(plan, default=str, indent=2))
+        return
+    out.print(f"[bold]Plan {plan['id']}[/] — {plan['status']}  ({escape(plan['workflow'])}, scenario "
+              f"{escape(plan['scenario'] or '')}, agent {escape(plan['agent'] or '')}@{escape(plan['agent_version'] or '')})")
+    out.print(f"from run {plan['run_id']}; created {plan['created_at']}")
+    if plan.get("decided_by"):
+        out.print(f"decided by {escape(plan['decided_by'])} at {plan['decided_at']}: {escape(plan['reason'] or '')}")
+    for item in plan["items"] or []:
+        flag = {"irreversible": "[red]irreversible[/]", "external": "[red]external[/]"}.get(item["effect"],
+                                                                                        item["effect"])
+        out.print(f"\n[bold]{item['index']}.[/] {item['tool']}  ({flag})  [dim]{item['action_id']}[/]")
+        if item.get("rationale"):
+            out.print(f"   why: {escape(str(item['rationale']))}")
+        for diff in item.get("diff") or []:
+            out.print(f"   {diff['op']} {escape(diff['entity'])}")
+            for field, (before, after) in (diff.get("fields") or {}).items():
+                out.print(f"     {escape(field)}: [red]{_value(before)}[/] → [green]{_value(after)}[/]")
+        if item.get("versions"):
+            out.print("   computed against: " + ", ".join(f"{escape(k)} v{v}" for k, v in item["versions"].items()))
+
+
+def _parse_only(only: str | None) -> list[int] | None:
+    if not only:
+        return None
+    try:
+        return [int(x) for x in only.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise UsageError(f"--only {only!r} is not a list of item numbers.", field="--only",
+                         expected="comma-separated numbers, e.g. --only 1,3") from None
+
+
+def _world_for(plan: dict, ledger: Any):
+    scenario = load_scenario_file(plan["scenario_path"])
+    if scenario.world_key != plan["world_key"]:
+        raise PlanRefused(f"the scenario file {plan['scenario_path']} changed since plan {plan['id']} was made "
+                          f"(world {plan['world_key']}, file now {scenario.world_key}); the plan is stale.")
+    world = build_world(scenario.seed, scenario.world.generate.model_dump(), scenario.world.records())
+    for row in ledger.world_changes(plan["world_key"]):
+        world.apply_change(Change.from_dict(row["change"]))
+    return world
+
+
+def _audit_decision(plan: dict, events: list[tuple[str, dict]]) -> str:
+    log = AuditLog(audit_dir() / f"{plan['id']}-decision-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}.jsonl",
+                   plan["run_id"] or plan["id"], key=audit_key())
+    for kind, payload in events:
+        log.append(kind, payload)
+    return log.close()
+
+
+@app.command("approve")
+def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."),
+            by: str = typer.Option(..., "--by", help="Who approves (recorded)."),
+            only: Optional[str] = typer.Option(None, "--only", help="Approve only these items, e.g. 1,3."),
+            reason: str = typer.Option("", "--reason", help="Why (recorded)."),
+            ledger: Optional[str] = LedgerOpt) -> None:
+    """Approve a plan (or some of its items) and apply it: all or nothing, exactly once."""
+    if not by.strip():
+        raise UsageError("--by must name the person approving.", field="--by")
+    store = open_ledger(ledger)
+    plan = store.get_plan(plan_id)
+    if plan["status"] not in ("pending",):
+        raise PlanRefused(f"plan {plan['id']} is {plan['status']} already"
+                          + (f" (decided by {plan['decided_by']} at {plan['decided_at']})" if plan["decided_by"] else "")
+                          + "; a plan is decided and applied once.")
+    items = [item_from_dict(i) for i in plan["items"] or []]
+    wanted = _parse_only(only)
+    by_index = {i.index: i for i in items}
+    if wanted:
+        unknown = [n for n in wanted if n not in by_index]
+        if unknown:
+            raise UsageError(f"plan {plan['id']} has no item(s) {', '.join(map(str, unknown))}.", field="--only",
+                             expected=f"numbers between 1 and {len(items)}")
+    chosen = [by_index[n] for n in sorted(set(wanted))] if wanted else items
+    world = _world_for(plan, store)
+    stale = stale_items(world, chosen)
+    now = datetime.now(timezone.utc).isoformat()
+    if stale:
+        store.update_plan(plan["id"], plan["version"], status="stale", decided_by=by, decided_at=now,
+                          reason="refused as stale: " + "; ".join(stale))
+        _audit_decision(plan, [("plan_decided", {"plan_id": plan["id"], "decision": "stale", "by": by,
+                                                 "reason": "; ".join(stale)})])
+        raise PlanRefused(f"plan {plan['id']} is stale: records changed since it was made: {'; '.join(stale)}. "
+                          "Nothing was applied.", expected="a fresh run to produce a new plan")
+    changes = apply_items(world, chosen)
+    approved = [i.index for i in chosen]
+    rejected = [i.index for i in items if i.index not in approved]
+    status = "approved" if not rejected else "partially_approved"
+    decision = {"by": by, "reason": reason, "approved": approved, "rejected": rejected}
+    updated = store.update_plan(plan["id"], plan["version"], status=status, decided_by=by, decided_at=now,
+                                reason=reason, decision=decision)
+    store.apply_plan_atomically(plan["id"], updated["version"], [c.to_dict() for c in changes])
+    head = _audit_decision(plan, [
+        ("plan_decided", {"plan_id": plan["id"], "decision": status, "by": by, "reason": reason,
+                          "approved_items": approved, "rejected_items": rejected}),
+        ("plan_applied", {"plan_id": plan["id"], "items": approved, "changes": [c.to_dict() for c in changes]})])
+    out.print(f"applied plan {plan['id']}: items {', '.join(map(str, approved))} "
+              f"({len(changes)} change{'s' if len(changes) != 1 else ''}); approved by {escape(by)}. "
+              f"[dim]audit {head[:12]}[/]")
+
+
+@app.command("reject")
+def reject(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."),
+           by: str = typer.Option(..., "--by", help="Who rejects (recorded)."),
+           reason: str = typer.Option(..., "--reason", help="Why (recorded)."),
+           ledger: Optional[str] = LedgerOpt) -> None:
+    """Reject a plan: nothing is applied."""
+    if not by.strip() or not reason.strip():
+        raise UsageError("--by and --reason must not be empty.", field="--by/--reason")
+    store = open_ledger(ledger)
+    plan = store.get_plan(plan_id)
+    if plan["status"] != "pending":
+        raise PlanRefused(f"plan {plan['id']} is {plan['status']} already; a plan is decided once.")
+    now = datetime.now(timezone.utc).isoformat()
+    store.update_plan(plan["id"], plan["version"], status="rejected", decided_by=by, decided_at=now,
+                      reason=reason, decision={"by": by, "reason": reason, "approved": [],
+                                               "rejected": [i["index"] for i in plan["items"] or []]})
+    _audit_decision(plan, [("plan_decided", {"plan_id": plan["id"], "decision": "rejected", "by": by,
+                                             "reason": reason, "approved_items": [],
+                                             "rejected_items": [i["index"] for i in plan["items"] or []]})])
+    out.print(f"rejected plan {plan['id']}; nothing was applied.")

@@ -1,0 +1,217 @@
+"""``harness run``: run scenario suites against an agent and summarise outcomes and blast radius."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harness.agents import load_agent, parse_options
+from harness.commands._common import err, load_policy_or_default, open_ledger, out
+from harness.config import audit_dir, audit_key
+from harness.errors import UsageError
+from harness.models import BLAST_DIMENSIONS, SEVERITIES, STAGES, RunResult
+from harness.plans import parse_reviewer
+from harness.runner import RunConfig, run_suite
+from harness.scenario import load_scenarios
+
+RECORD_BATCH = 500
+
+
+def run_command(
+    paths: list[Path] = typer.Argument(..., help="Scenario files or folders (searched recursively)."),
+    agent: str = typer.Option(..., "--agent", help="oracle, simulated, replay, noop, or module:attribute."),
+    agent_arg: list[str] = typer.Option([], "--agent-arg", "-a", help="Agent option key=value (repeatable)."),
+    agent_version: Optional[str] = typer.Option(None, "--agent-version", help="Record this version."),
+    trials: int = typer.Option(1, "--trials", "-n", min=1, help="Runs per scenario."),
+    seed: int = typer.Option(0, "--seed", help="Base seed for the runs (agents' randomness)."),
+    concurrency: int = typer.Option(8, "--concurrency", "--workers", "-j", min=1, help="Runs in flight."),
+    stage: str = typer.Option("sandbox", "--stage", help="sandbox, suggest, approve or autonomous."),
+    policy: Optional[Path] = typer.Option(None, "--policy", help="Policy file (stage bounds, gates)."),
+    reviewer: Optional[str] = typer.Option(None, "--reviewer",
+                                           help="Decide approve-stage plans: approve-all, reject-all, careful."),
+    catch_rate: Optional[float] = typer.Option(None, "--catch-rate", help="For --reviewer careful (0..1)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Write runs.jsonl and audit/ here."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
+    ledger: Optional[str] = typer.Option(None, "--ledger", help="Ledger URL (default: .harness/ledger.db)."),
+    no_ledger: bool = typer.Option(False, "--no-ledger", help="Do not record the runs."),
+    no_audit: bool = typer.Option(False, "--no-audit", help="Do not write audit logs."),
+) -> None:
+    """Run scenarios against an agent. Exit 0 when every run passed, 1 when any failed or errored."""
+    if stage not in STAGES:
+        raise UsageError(f"unknown stage {stage!r}.", field="--stage", expected="one of " + ", ".join(STAGES))
+    if reviewer and stage != "approve":
+        raise UsageError("--reviewer decides plans, which only exist at --stage approve.", field="--reviewer")
+    scenarios = load_scenarios(list(paths))
+    provider = load_agent(agent, parse_options(agent_arg), agent_version)
+    the_policy = load_policy_or_default(str(policy) if policy else None)
+    audit_folder = None if no_audit else ((out_dir / "audit") if out_dir else audit_dir())
+    config = RunConfig(stage=stage, trials=trials, seed=seed, concurrency=concurrency, policy=the_policy,
+                       reviewer=parse_reviewer(reviewer, catch_rate), audit_dir=audit_folder,
+                       audit_key=audit_key())
+    store = None if no_ledger else open_ledger(ledger)
+    recorder = _Recorder(store, out_dir)
+    total = len(scenarios) * trials
+    show_progress = not as_json and err.is_terminal
+    with Progress(TextColumn("[bold]running"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, disable=not show_progress, transient=True) as progress:
+        bar = progress.add_task("runs", total=total)
+
+        def on_result(result: RunResult, plan: Any) -> None:
+            recorder.add(result, plan)
+            progress.advance(bar)
+
+        suite = run_suite(scenarios, provider, config, on_result)
+    recorder.flush()
+    demotions = recorder.check_demotions(the_policy, suite.results)
+    results = suite.results
+    if as_json:
+        payload = summary_json(results)
+        if demotions:
+            payload["demotions"] = demotions
+        typer.echo(json.dumps(payload, ensure_ascii=False))
+    else:
+        print_summary(results, suite.plans, stage)
+        for d in demotions:
+            err.print(f"[bold red]demoted[/] {d.get('workflow')}: {d.get('from_stage', d.get('from'))} → "
+                      f"{d.get('to_stage', d.get('to'))} ({d.get('reason', '')})")
+        if out_dir:
+            out.print(f"runs written to {out_dir / 'runs.jsonl'}; audit logs in {audit_folder}")
+    if any(r.outcome != "pass" for r in results):
+        raise typer.Exit(1)
+
+
+class _Recorder:
+    """Writes results to runs.jsonl and the ledger in batches, each batch in one transaction."""
+
+    def __init__(self, ledger: Any, out_dir: Path | None):
+        self.ledger = ledger
+        self.pending: list[RunResult] = []
+        self.plans: list[Any] = []
+        self.file = None
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            self.file = open(out_dir / "runs.jsonl", "a", encoding="utf-8")
+
+    def add(self, result: RunResult, plan: Any) -> None:
+        if self.file is not None:
+            self.file.write(json.dumps(result.public_dict(), ensure_ascii=False) + "\n")
+        self.pending.append(result)
+        if plan is not None:
+            self.plans.append(plan)
+        if len(self.pending) >= RECORD_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.file is not None:
+            self.file.flush()
+        if self.ledger is not None and (self.pending or self.plans):
+            self.ledger.record_runs(self.pending)
+            for plan in self.plans:
+                record = plan.to_record()
+                decision = getattr(plan, "decision", None)
+                if decision:
+                    record["decision"] = decision
+                    record["decided_by"] = decision.get("by")
+                    record["reason"] = decision.get("reason")
+                self.ledger.save_plan(record)
+        self.pending, self.plans = [], []
+
+    def check_demotions(self, policy: Any, results: list[RunResult]) -> list[dict]:
+        if self.file is not None:
+            self.file.close()
+        if self.ledger is None or policy is None:
+            return []
+        from harness.promotion import check_demotions
+
+        return list(check_demotions(self.ledger, policy, results) or [])
+
+
+def summary_json(results: list[RunResult]) -> dict:
+    return {
+        "runs": len(results),
+        "passed": sum(r.outcome == "pass" for r in results),
+        "failed": sum(r.outcome == "fail" for r in results),
+        "errored": sum(r.outcome == "error" for r in results),
+        "results": [{
+            "run_id": r.run_id, "scenario": r.scenario, "workflow": r.workflow, "agent": r.agent,
+            "agent_version": r.agent_version, "stage": r.stage, "trial": r.trial, "outcome": r.outcome,
+            "mistakes": [m.model_dump() for m in r.mistakes],
+            "blast_radius": r.blast_radius.model_dump(),
+            "error": r.error.model_dump() if r.error else None,
+            "plan_id": r.plan_id, "audit_path": r.audit_path,
+        } for r in results],
+    }
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def print_summary(results: list[RunResult], plans: list[Any], stage: str) -> None:
+    by_workflow: dict[str, list[RunResult]] = defaultdict(list)
+    for r in results:
+        by_workflow[r.workflow].append(r)
+    table = Table(title=f"{len(results)} runs at stage {stage}", title_justify="left")
+    table.add_column("workflow")
+    table.add_column("runs", justify="right")
+    table.add_column("pass", justify="right")
+    table.add_column("fail", justify="right")
+    table.add_column("error", justify="right")
+    table.add_column("mistakes (L/M/H/C)", justify="right")
+    for dim in BLAST_DIMENSIONS:
+        table.add_column(dim.replace("_", " ") + "\nrealised/potential", justify="right")
+    for workflow in sorted(by_workflow):
+        rs = by_workflow[workflow]
+        sev = {s: sum(1 for r in rs for m in r.mistakes if m.severity == s) for s in SEVERITIES}
+        cells = []
+        for dim in BLAST_DIMENSIONS:
+            real = sum(getattr(r.blast_radius.realised, dim) for r in rs)
+            pot = sum(getattr(r.blast_radius.potential, dim) for r in rs)
+            cells.append(f"{_fmt(real)}/{_fmt(pot)}")
+        passed = sum(r.outcome == "pass" for r in rs)
+        table.add_row(workflow, str(len(rs)), f"{passed} ({passed / len(rs):.0%})",
+                      str(sum(r.outcome == "fail" for r in rs)), str(sum(r.outcome == "error" for r in rs)),
+                      "/".join(str(sev[s]) for s in SEVERITIES), *cells)
+    out.print(table)
+    contained = _containment(results)
+    if contained:
+        out.print(contained)
+    if plans:
+        out.print(_plan_summary(plans))
+    failing = [r for r in results if r.outcome != "pass"]
+    for r in failing[:10]:
+        what = r.error.message if r.error else "; ".join(f"{m.type} ({m.severity}) {m.entity}"
+                                                          for m in r.mistakes[:3])
+        out.print(f"[red]{r.outcome.upper()}[/] {r.scenario} [t{r.trial}] {what}  "
+                  f"[dim]harness audit explain {r.run_id}[/]", markup=True)
+    if len(failing) > 10:
+        out.print(f"… and {len(failing) - 10} more runs that did not pass (use --json for all).")
+
+
+def _containment(results: list[RunResult]) -> str:
+    parts = []
+    for dim in BLAST_DIMENSIONS:
+        real = sum(getattr(r.blast_radius.realised, dim) for r in results)
+        pot = sum(getattr(r.blast_radius.potential, dim) for r in results)
+        if pot > 0:
+            parts.append(f"{dim.replace('_', ' ')} {_fmt(pot - real)} of {_fmt(pot)} ({(pot - real) / pot:.0%})")
+    return ("The stage contained: " + "; ".join(parts) + ".") if parts else ""
+
+
+def _plan_summary(plans: list[Any]) -> str:
+    decided = [p for p in plans if getattr(p, "decision", None)]
+    if not decided:
+        return (f"{len(plans)} plan(s) await review: harness plan list; "
+                "harness plan approve PLAN_ID --by NAME")
+    wrong = sum(len(p.decision["wrong"]) for p in decided)
+    caught = sum(len(p.decision["caught"]) for p in decided)
+    items = sum(len(p.items) for p in decided)
+    share = f" ({caught / wrong:.0%})" if wrong else ""
+    return (f"Plans: {len(decided)} reviewed, {items} actions; the reviewer caught {caught} of {wrong} "
+            f"wrong actions{share}; {sum(p.status == 'applied' for p in decided)} plans applied.")

@@ -1,0 +1,47 @@
+"""Where the harness keeps its data: one folder, overridable by environment.
+
+``HARNESS_HOME`` (default ``./.harness``) holds the SQLite ledger and audit logs of runs made
+without ``--out``. ``HARNESS_LEDGER`` overrides the ledger URL (e.g. a PostgreSQL URL for a team).
+``HARNESS_AUDIT_KEY`` (optional) turns on HMAC signing of audit events.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("HARNESS_HOME", ".harness"))
+
+
+def audit_dir() -> Path:
+    return data_dir() / "audit"
+
+
+def ledger_url(explicit: str | None = None) -> str:
+    if explicit:
+        return explicit
+    env = os.environ.get("HARNESS_LEDGER")
+    if env:
+        return env
+    return f"sqlite:///{(data_dir() / 'ledger.db').as_posix()}"
+
+
+def audit_key() -> bytes | None:
+    key = os.environ.get("HARNESS_AUDIT_KEY")
+    return key.encode("utf-8") if key else None
+
+
+def default_policy_path() -> Path:
+    return Path(__file__).parent / "defaults" / "policy.yaml"
+
+
+BUNDLED_WORKFLOWS: tuple[str, ...] = (
+    "crm.renewal-discounts",
+    "crm.record-updates",
+    "email.customer-replies",
+    "email.inbox-triage",
+    "files.cleanup",
+    "ops.cross-backend",
+)

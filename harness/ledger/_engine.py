@@ -1,0 +1,147 @@
+"""Opening a ledger database: engine set-up, migrations on open, retries on a busy SQLite file.
+
+SQLite gets WAL (readers never wait for the writer), a busy timeout, and real transactions: the
+driver's own transaction handling is switched off and we emit ``BEGIN`` ourselves — ``BEGIN
+IMMEDIATE`` for writes, so two writers queue on the lock instead of failing when one upgrades.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from harness.errors import LedgerError
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 30_000
+LOCK_RETRIES = 8
+_WRITE = "harness_write"
+_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+_HEAD: str | None = None
+_HEAD_LOCK = threading.Lock()
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise LedgerError(f"the ledger URL {url!r} is not a database URL.",
+                          expected="sqlite:///path/to/ledger.db or postgresql+psycopg://user@host/db") from None
+    if parsed.get_backend_name() != "sqlite":
+        if parsed.drivername == "postgresql":  # psycopg 3 is the driver we install, not psycopg2
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            return create_engine(parsed, pool_pre_ping=True, future=True)
+        except Exception as exc:
+            raise LedgerError(f"cannot use the ledger URL {parsed.render_as_string()}: {exc}") from None
+    database = parsed.database or ""
+    memory = database in ("", ":memory:")
+    if not memory:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    kwargs: dict = {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}}
+    if memory:
+        kwargs["poolclass"] = StaticPool
+    engine = create_engine(parsed, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module docstring)
+        cur = dbapi_conn.cursor()
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+    return engine
+
+
+def is_locked(exc: BaseException) -> bool:
+    text_ = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text_ or "database is busy" in text_ or "deadlock detected" in text_
+
+
+def write(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` in one write transaction, retrying when the database is locked or deadlocked.
+
+    ``work`` must be safe to run again: everything it did is rolled back before a retry.
+    """
+    for attempt in range(LOCK_RETRIES):
+        try:
+            with engine.connect() as conn:
+                conn.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    return work(conn)
+        except OperationalError as exc:
+            if not is_locked(exc) or attempt == LOCK_RETRIES - 1:
+                raise LedgerError(f"cannot write to the ledger: {exc.orig}") from None
+            time.sleep(min(2.0, 0.05 * 2 ** attempt) * (0.5 + random.random()))
+        except DBAPIError as exc:
+            if is_locked(exc) and attempt < LOCK_RETRIES - 1:
+                time.sleep(min(2.0, 0.05 * 2 ** attempt) * (0.5 + random.random()))
+                continue
+            raise
+    raise AssertionError("unreachable")
+
+
+def _alembic_config(conn: Connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def head_revision() -> str:
+    global _HEAD
+    with _HEAD_LOCK:
+        if _HEAD is None:
+            from alembic.script import ScriptDirectory
+
+            script = ScriptDirectory(str(_MIGRATIONS))
+            _HEAD = script.get_current_head()
+        return _HEAD
+
+
+def current_revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision; cheap when it is there already, safe when racing."""
+    head = head_revision()
+    try:
+        with engine.connect() as conn:
+            if current_revision(conn) == head:
+                return
+    except OperationalError as exc:
+        raise LedgerError(f"cannot open the ledger: {exc.orig}") from None
+
+    def upgrade(conn: Connection) -> None:
+        if conn.dialect.name == "postgresql":  # one migrator at a time across processes
+            conn.execute(text("SELECT pg_advisory_xact_lock(774411)"))
+        if current_revision(conn) == head:
+            return
+        from alembic import command
+
+        command.upgrade(_alembic_config(conn), "head")
+
+    write(engine, upgrade)

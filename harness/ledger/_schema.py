@@ -1,0 +1,215 @@
+"""The ledger's tables (SQLAlchemy 2 declarative). Migrations in ``harness/migrations`` create them.
+
+Runs keep one column per blast-radius dimension (realised and potential) and a mistake count per
+severity, so a gate aggregates in SQL over a window of runs without touching the mistakes table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, SmallInteger,
+                        String, Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from harness.models import BLAST_DIMENSIONS, SEVERITIES
+
+# SQLite only aliases the rowid (and so autoincrements) for a column declared exactly INTEGER.
+PK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(100), unique=True)
+    scenario: Mapped[str] = mapped_column(String(200))
+    scenario_digest: Mapped[str] = mapped_column(String(100))
+    scenario_path: Mapped[str] = mapped_column(Text, default="")
+    workflow: Mapped[str] = mapped_column(String(100))
+    tier: Mapped[str] = mapped_column(String(10))
+    agent: Mapped[str] = mapped_column(String(200))
+    agent_version: Mapped[str] = mapped_column(String(100))
+    stage: Mapped[str] = mapped_column(String(12))
+    trial: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    outcome: Mapped[str] = mapped_column(String(8))
+    mistakes: Mapped[int] = mapped_column(Integer, default=0)
+    mistakes_low: Mapped[int] = mapped_column(SmallInteger, default=0)
+    mistakes_medium: Mapped[int] = mapped_column(SmallInteger, default=0)
+    mistakes_high: Mapped[int] = mapped_column(SmallInteger, default=0)
+    mistakes_critical: Mapped[int] = mapped_column(SmallInteger, default=0)
+    worst_severity: Mapped[int | None] = mapped_column(SmallInteger)
+    """0 (low) … 3 (critical); NULL when the run has no mistake."""
+    error_cause: Mapped[str | None] = mapped_column(String(12))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    realised_entities_touched: Mapped[int] = mapped_column(Integer, default=0)
+    realised_irreversible_ops: Mapped[int] = mapped_column(Integer, default=0)
+    realised_external_recipients: Mapped[int] = mapped_column(Integer, default=0)
+    realised_money_exposed: Mapped[float] = mapped_column(Float, default=0.0)
+    realised_files_lost: Mapped[int] = mapped_column(Integer, default=0)
+    potential_entities_touched: Mapped[int] = mapped_column(Integer, default=0)
+    potential_irreversible_ops: Mapped[int] = mapped_column(Integer, default=0)
+    potential_external_recipients: Mapped[int] = mapped_column(Integer, default=0)
+    potential_money_exposed: Mapped[float] = mapped_column(Float, default=0.0)
+    potential_files_lost: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    tool_calls: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_calls: Mapped[int] = mapped_column(Integer, default=0)
+    plan_id: Mapped[str | None] = mapped_column(String(100))
+    audit_path: Mapped[str | None] = mapped_column(Text)
+    audit_head: Mapped[str | None] = mapped_column(String(128))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("ix_runs_track", "workflow", "agent", "agent_version", "pk"),
+        Index("ix_runs_workflow_pk", "workflow", "pk"),
+        Index("ix_runs_workflow_stage_pk", "workflow", "stage", "pk"),
+        Index("ix_runs_workflow_started", "workflow", "started_at"),
+        Index("ix_runs_agent_version_pk", "agent_version", "pk"),
+    )
+
+
+class MistakeRow(Base):
+    __tablename__ = "mistakes"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(10))
+    entity: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class RunCount(Base):
+    """Runs per (workflow, agent, version, scenario): lists tracks and scenarios without a scan."""
+
+    __tablename__ = "run_counts"
+
+    workflow: Mapped[str] = mapped_column(String(100), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(200), primary_key=True)
+    agent_version: Mapped[str] = mapped_column(String(100), primary_key=True)
+    scenario: Mapped[str] = mapped_column(String(200), primary_key=True)
+    runs: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_pk: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    run_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    workflow: Mapped[str] = mapped_column(String(100))
+    scenario: Mapped[str | None] = mapped_column(String(200))
+    scenario_path: Mapped[str | None] = mapped_column(Text)
+    agent: Mapped[str | None] = mapped_column(String(200))
+    agent_version: Mapped[str | None] = mapped_column(String(100))
+    world_key: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(24))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    approved_unchanged: Mapped[bool | None] = mapped_column(Boolean)
+    """Set when a decision is recorded: True for a full approval (approve-stage evidence)."""
+
+    __table_args__ = (
+        Index("ix_plans_workflow_status", "workflow", "status"),
+        Index("ix_plans_status", "status"),
+    )
+
+
+class WorldChange(Base):
+    __tablename__ = "world_changes"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    world_key: Mapped[str] = mapped_column(String(200))
+    seq: Mapped[int] = mapped_column(Integer)
+    change: Mapped[dict[str, Any]] = mapped_column(JSON)
+    plan_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("world_key", "seq", name="uq_world_changes_key_seq"),)
+
+
+class WorkflowState(Base):
+    """The current stage of a workflow; ``version`` moves on every transition (compare-and-swap)."""
+
+    __tablename__ = "workflow_state"
+
+    workflow: Mapped[str] = mapped_column(String(100), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(12))
+    version: Mapped[int] = mapped_column(Integer)
+    entered_at: Mapped[datetime] = mapped_column(DateTime)
+    entered_run_pk: Mapped[int] = mapped_column(BigInteger, default=0)
+    """The highest run pk when the stage was entered: runs after it are runs *at* this stage."""
+    agent: Mapped[str | None] = mapped_column(String(200))
+    agent_version: Mapped[str | None] = mapped_column(String(100))
+
+
+class Transition(Base):
+    __tablename__ = "transitions"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    workflow: Mapped[str] = mapped_column(String(100))
+    seq: Mapped[int] = mapped_column(Integer)
+    from_stage: Mapped[str] = mapped_column(String(12))
+    to_stage: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(10))
+    """promote or demote."""
+    override: Mapped[bool] = mapped_column(Boolean, default=False)
+    actor: Mapped[str] = mapped_column(String(200))
+    """A person, or ``rule:<description>`` for an automatic demotion."""
+    reason: Mapped[str] = mapped_column(Text)
+    agent: Mapped[str | None] = mapped_column(String(200))
+    agent_version: Mapped[str | None] = mapped_column(String(100))
+    signoffs: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    gate: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    evidence_digest: Mapped[str | None] = mapped_column(String(64))
+    policy_digest: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("workflow", "seq", name="uq_transitions_workflow_seq"),)
+
+
+class Signoff(Base):
+    """A sign-off waiting for others; void once the workflow's state version moves."""
+
+    __tablename__ = "signoffs"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    workflow: Mapped[str] = mapped_column(String(100))
+    state_version: Mapped[int] = mapped_column(Integer)
+    to_stage: Mapped[str] = mapped_column(String(12))
+    person: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    evidence_digest: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("workflow", "state_version", "to_stage", "person",
+                                       name="uq_signoffs_once"),)
+
+
+SEVERITY_COLUMNS = {s: f"mistakes_{s}" for s in SEVERITIES}
+REALISED = {d: f"realised_{d}" for d in BLAST_DIMENSIONS}
+POTENTIAL = {d: f"potential_{d}" for d in BLAST_DIMENSIONS}
+
+runs = Run.__table__
+mistakes = MistakeRow.__table__
+run_counts = RunCount.__table__
+plans = Plan.__table__
+world_changes = WorldChange.__table__
+workflow_state = WorkflowState.__table__
+transitions = Transition.__table__
+signoffs = Signoff.__table__

@@ -1,0 +1,1 @@
+"""Alembic migrations of the ledger, applied programmatically when a ledger is opened."""

@@ -1,0 +1,256 @@
+"""Runs scenarios × trials against an agent, concurrently, and scores every run.
+
+Worlds are built once per scenario and *forked* per run (copy-on-write: the cost is the run's
+changes, never the world's size). Agents may be sync or async: async agents overlap while they
+wait on model calls; sync agents run in their own threads. A step limit and a wall-clock limit
+end a run that loops or stalls as ``error``, and the rest of the suite goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from fakes import World, build_world
+from harness.agents._api import Task, Toolbox, is_async
+from harness.audit import AuditLog, NullAuditLog
+from harness.gateway import AgentStopped, Gateway, HarnessBug
+from harness.models import RunError, RunResult
+from harness.plans import Plan, Reviewer, StalePlan, apply_items, make_plan, select_items
+from harness.errors import PlanRefused
+from harness.scenario import Scenario
+from harness.scoring import label_changes, score
+
+ResultSink = Callable[[RunResult, "Plan | None"], None]
+
+
+@dataclass
+class RunConfig:
+    stage: str = "sandbox"
+    trials: int = 1
+    seed: int = 0
+    concurrency: int = 8
+    policy: Any = None
+    """A ``harness.policy.Policy`` (stage bounds come from it) or None for no bounds."""
+    reviewer: Reviewer | None = None
+    audit_dir: Path | None = None
+    """Where audit logs go; None disables them."""
+    audit_key: bytes | None = None
+    max_steps: int | None = None
+    timeout_s: float | None = None
+
+
+def run_seed(base: int, scenario_id: str, trial: int) -> int:
+    digest = hashlib.sha256(f"{base}:{scenario_id}:{trial}".encode()).hexdigest()
+    return int(digest[:8], 16)
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:10]
+
+
+class WorldCache:
+    """Builds each scenario's world once; every run gets a fork."""
+
+    def __init__(self) -> None:
+        self._worlds: dict[str, World] = {}
+
+    def base(self, scenario: Scenario) -> World:
+        world = self._worlds.get(scenario.digest)
+        if world is None:
+            world = build_world(scenario.seed, scenario.world.generate.model_dump(), scenario.world.records())
+            self._worlds[scenario.digest] = world
+        return world
+
+    def fork(self, scenario: Scenario) -> World:
+        return self.base(scenario).fork()
+
+
+SHARED_WORLDS = WorldCache()
+"""One cache per process: validating a scenario and then running it builds its world once."""
+
+
+def _thread_future(fn: Callable, *args: Any) -> asyncio.Future:
+    """Run a sync agent in a daemon thread, so a stalled one never blocks the process from exiting."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future = loop.create_future()
+
+    def target() -> None:
+        try:
+            value = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting run
+            loop.call_soon_threadsafe(lambda e=exc: future.done() or future.set_exception(e))
+        else:
+            loop.call_soon_threadsafe(lambda v=value: future.done() or future.set_result(v))
+
+    threading.Thread(target=target, daemon=True, name="harness-agent").start()
+    return future
+
+
+async def _drive(agent: Any, task: Task, toolbox: Toolbox, timeout: float) -> None:
+    if is_async(agent):
+        await asyncio.wait_for(agent(task, toolbox), timeout)
+    else:
+        result = await asyncio.wait_for(_thread_future(agent, task, toolbox), timeout)
+        if asyncio.iscoroutine(result):
+            await asyncio.wait_for(result, timeout)
+
+
+async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConfig,
+                  worlds: WorldCache) -> tuple[RunResult, Plan | None]:
+    started = time.perf_counter()
+    started_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    run_id = new_run_id()
+    seed = run_seed(config.seed, scenario.id, trial)
+    world = worlds.fork(scenario)
+    if config.audit_dir is not None:
+        audit: Any = AuditLog(config.audit_dir / f"{run_id}.jsonl", run_id, key=config.audit_key)
+    else:
+        audit = NullAuditLog()
+    bounds = config.policy.bounds_for(scenario.workflow, config.stage) if config.policy is not None else None
+    audit.append("run_started", {
+        "scenario": scenario.id, "scenario_digest": scenario.digest, "scenario_path": scenario.path,
+        "workflow": scenario.workflow, "tier": scenario.tier, "title": scenario.title,
+        "instruction": scenario.task.instruction, "inputs": scenario.task.inputs,
+        "agent": provider.name, "agent_version": provider.version, "stage": config.stage,
+        "bounds": bounds.model_dump() if bounds is not None else None, "seed": seed, "trial": trial,
+        "world_digest": world.digest()})
+    max_steps = config.max_steps or scenario.limits.max_steps
+    timeout = config.timeout_s or scenario.limits.timeout_s
+    gateway = Gateway(world, config.stage, bounds, audit, max_steps)
+    toolbox = Toolbox(gateway, audit)
+    task = Task(instruction=scenario.task.instruction, inputs=dict(scenario.task.inputs), scenario=scenario.id,
+                workflow=scenario.workflow, seed=seed)
+    error: RunError | None = None
+    try:
+        agent = provider.bind(scenario, seed)
+        await _drive(agent, task, toolbox, timeout)
+    except asyncio.TimeoutError:
+        gateway.stopped = f"time limit reached: the agent ran longer than {timeout:g} s"
+        error = RunError(cause="agent", message=gateway.stopped)
+    except AgentStopped as exc:
+        error = RunError(cause="agent", message=str(exc))
+    except HarnessBug as exc:
+        error = RunError(cause="harness", message=str(exc))
+    except MemoryError as exc:
+        error = RunError(cause="environment", message=f"out of memory: {exc}")
+    except Exception as exc:  # noqa: BLE001 - the agent's own failure
+        error = RunError(cause="agent", message=f"the agent raised {type(exc).__name__}: {exc}")
+    if error is None and gateway.stopped:
+        error = RunError(cause="agent", message=gateway.stopped)
+    if error is not None:
+        audit.append("run_error", error.model_dump())
+
+    plan = None
+    potential = gateway.potential
+    realised = potential if gateway.shadow is None else gateway.realised
+    if config.stage == "approve" and gateway.planned:
+        plan = make_plan(run_id, scenario, provider, gateway.calls)
+        audit.append("plan_created", {"plan_id": plan.plan_id, "items": [i.to_dict() for i in plan.items]})
+        if config.reviewer is not None and error is None:
+            realised = list(gateway.realised)
+            _review_in_run(plan, config.reviewer, scenario, gateway, world, seed, audit, realised)
+
+    try:
+        mistakes, radii = score(scenario, gateway.calls, potential, realised, world)
+    except Exception as exc:  # noqa: BLE001 - a scorer bug is the harness's, never the agent's
+        mistakes, radii = [], None
+        error = error or RunError(cause="harness", message=f"scoring failed: {type(exc).__name__}: {exc}")
+    outcome = "error" if error is not None else ("fail" if mistakes else "pass")
+    duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    finished = {"outcome": outcome, "mistakes": [m.model_dump() for m in mistakes],
+                "blast_radius": radii.model_dump() if radii else None, "duration_ms": duration_ms}
+    audit.append("run_finished", finished)
+    head = audit.close()
+    result = RunResult(
+        run_id=run_id, scenario=scenario.id, scenario_digest=scenario.digest, scenario_path=scenario.path,
+        workflow=scenario.workflow, tier=scenario.tier, agent=provider.name, agent_version=provider.version,
+        stage=config.stage, trial=trial, seed=seed, outcome=outcome, mistakes=mistakes,
+        **({"blast_radius": radii} if radii else {}), error=error, started_at=started_at,
+        duration_ms=duration_ms, tool_calls=len(gateway.calls),
+        blocked_calls=sum(1 for c in gateway.calls if c.decision == "blocked"),
+        plan_id=plan.plan_id if plan else None,
+        audit_path=str(config.audit_dir / f"{run_id}.jsonl") if config.audit_dir is not None else None,
+        audit_head=head)
+    return result, plan
+
+
+def _review_in_run(plan: Plan, reviewer: Reviewer, scenario: Scenario, gateway: Gateway, world: World,
+                   seed: int, audit: Any, realised: list) -> None:
+    labelled, _ = label_changes(scenario, gateway.potential)
+    bad = {id(item.change) for item in labelled if item.label not in ("expected", "allowed")}
+    planned = [c for c in gateway.calls if c.decision == "planned" and c.ok]
+    wrong = {i + 1 for i, call in enumerate(planned) if any(id(ch) in bad for ch in call.potential)}
+    decision = reviewer.decide(plan, wrong, seed)
+    plan.status = decision.decision  # type: ignore[assignment]
+    plan.decision = {"by": decision.by, "reason": decision.reason, "approved": decision.approved,  # type: ignore[attr-defined]
+                     "rejected": decision.rejected, "caught": sorted(wrong & set(decision.rejected)),
+                     "wrong": sorted(wrong)}
+    audit.append("plan_decided", {"plan_id": plan.plan_id, "decision": decision.decision, "by": decision.by,
+                                  "reason": decision.reason, "approved_items": decision.approved,
+                                  "rejected_items": decision.rejected})
+    if not decision.approved:
+        return
+    try:
+        changes = apply_items(world, select_items(plan, decision.approved))
+    except PlanRefused as exc:
+        plan.status = "stale" if isinstance(exc, StalePlan) else "rejected"
+        audit.append("plan_applied", {"plan_id": plan.plan_id, "items": [], "changes": [],
+                                      "refused": exc.message})
+        return
+    plan.status = "applied"
+    realised.extend(changes)
+    audit.append("plan_applied", {"plan_id": plan.plan_id, "items": decision.approved,
+                                  "changes": [c.to_dict() for c in changes]})
+
+
+@dataclass
+class SuiteRun:
+    results: list[RunResult] = field(default_factory=list)
+    plans: list[Plan] = field(default_factory=list)
+
+
+async def run_suite_async(scenarios: list[Scenario], provider: Any, config: RunConfig,
+                          on_result: ResultSink | None = None, worlds: WorldCache | None = None) -> SuiteRun:
+    worlds = worlds or SHARED_WORLDS
+    for scenario in scenarios:
+        worlds.base(scenario)
+    jobs = [(s, t) for t in range(config.trials) for s in scenarios]
+    out = SuiteRun()
+    queue: asyncio.Queue = asyncio.Queue()
+    for job in jobs:
+        queue.put_nowait(job)
+    order: dict[tuple[str, int], int] = {(s.id, t): i for i, (s, t) in enumerate(jobs)}
+    slots: list[tuple[RunResult, Plan | None] | None] = [None] * len(jobs)
+
+    async def worker() -> None:
+        while True:
+            try:
+                scenario, trial = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            result, plan = await run_one(scenario, provider, trial, config, worlds)
+            slots[order[(scenario.id, trial)]] = (result, plan)
+            if on_result is not None:
+                on_result(result, plan)
+
+    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(config.concurrency, len(jobs) or 1)))]
+    await asyncio.gather(*workers)
+    for slot in slots:
+        if slot is not None:
+            out.results.append(slot[0])
+            if slot[1] is not None:
+                out.plans.append(slot[1])
+    return out
+
+
+def run_suite(scenarios: list[Scenario], provider: Any, config: RunConfig,
+              on_result: ResultSink | None = None) -> SuiteRun:
+    return asyncio.run(run_suite_async(scenarios, provider, config, on_result))
