@@ -144,7 +144,11 @@ class Gateway:
             record.targets = spec.targets(args)
         except Exception:  # noqa: BLE001 - a target we cannot name is simply not tracked
             record.targets = []
-        why = check_call(self.bounds, self.bounds_state, spec.name, spec.writes, args, self.world)
+        try:
+            why = check_call(self.bounds, self.bounds_state, spec.name, spec.writes, args, self.world)
+        except FakeError:
+            record.decision, record.reason = "invalid", "the arguments name nothing valid"
+            raise
         if why is not None:
             record.decision, record.reason = "blocked", why
             if spec.writes:

@@ -197,3 +197,20 @@ def parse_reviewer(text: str | None, catch_rate: float | None = None) -> Reviewe
             raise UsageError(f"reviewer {text!r}: {rate!r} is not a number.", field="--reviewer",
                              expected="careful:0.8 or careful with --catch-rate 0.8") from None
     return Reviewer(kind, 0.9 if catch_rate is None else catch_rate)
+
+
+def apply_plan(plan: Plan, world: World, only: list[int] | None = None) -> list[Change]:
+    """Apply a pending plan's items (or the ``only`` ones) to ``world``, exactly once.
+
+    A plan that was applied, rejected or found stale is refused: replaying it never re-executes
+    its side effects.
+    """
+    if plan.status in ("applied", "rejected", "stale"):
+        raise PlanRefused(f"plan {plan.plan_id} is {plan.status} already; a plan is applied at most once.")
+    try:
+        changes = apply_items(world, select_items(plan, only))
+    except StalePlan:
+        plan.status = "stale"
+        raise
+    plan.status = "applied"
+    return changes

@@ -23,7 +23,7 @@ from harness.agents._api import Task, Toolbox, is_async
 from harness.audit import AuditLog, NullAuditLog
 from harness.gateway import AgentStopped, Gateway, HarnessBug
 from harness.models import RunError, RunResult
-from harness.plans import Plan, Reviewer, StalePlan, apply_items, make_plan, select_items
+from harness.plans import Plan, Reviewer, StalePlan, apply_plan, make_plan
 from harness.errors import PlanRefused
 from harness.scenario import Scenario
 from harness.scoring import label_changes, score
@@ -198,14 +198,14 @@ def _review_in_run(plan: Plan, reviewer: Reviewer, scenario: Scenario, gateway: 
                                   "rejected_items": decision.rejected})
     if not decision.approved:
         return
+    plan.status = "pending"
     try:
-        changes = apply_items(world, select_items(plan, decision.approved))
+        changes = apply_plan(plan, world, decision.approved)
     except PlanRefused as exc:
         plan.status = "stale" if isinstance(exc, StalePlan) else "rejected"
         audit.append("plan_applied", {"plan_id": plan.plan_id, "items": [], "changes": [],
                                       "refused": exc.message})
         return
-    plan.status = "applied"
     realised.extend(changes)
     audit.append("plan_applied", {"plan_id": plan.plan_id, "items": decision.approved,
                                   "changes": [c.to_dict() for c in changes]})

@@ -8,6 +8,7 @@ Clopper-Pearson (exact) is the default; Wilson is narrower and the usual choice 
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import Literal
 
 Method = Literal["clopper-pearson", "wilson"]
@@ -27,11 +28,9 @@ def upper_bound(k: int, n: int, confidence: float = 0.95, method: Method = "clop
     if n == 0 or k == n:
         return 1.0
     if method == "clopper-pearson":
-        # == scipy.stats.binomtest(k, n, alternative="less").proportion_ci(confidence).high,
-        # without importing scipy.stats (a second of start-up the CLI should not pay).
-        from scipy.special import betaincinv
-
-        return float(betaincinv(k + 1, n - k, confidence))
+        # == scipy.stats.binomtest(k, n, alternative="less").proportion_ci(confidence).high (pinned by
+        # tests), computed here so `harness status` does not pay a second of scipy start-up
+        return beta_ppf(confidence, k + 1, n - k)
     if method == "wilson":
         return _wilson(k, n, _z(confidence), upper=True)
     raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
@@ -46,19 +45,61 @@ def interval(k: int, n: int, confidence: float = 0.95, method: Method = "wilson"
         z = _z(1 - (1 - confidence) / 2)
         return _wilson(k, n, z, upper=False), _wilson(k, n, z, upper=True)
     if method == "clopper-pearson":
-        from scipy.special import betaincinv
-
         alpha = 1 - confidence
-        lo = 0.0 if k == 0 else float(betaincinv(k, n - k + 1, alpha / 2))
-        hi = 1.0 if k == n else float(betaincinv(k + 1, n - k, 1 - alpha / 2))
+        lo = 0.0 if k == 0 else beta_ppf(alpha / 2, k, n - k + 1)
+        hi = 1.0 if k == n else beta_ppf(1 - alpha / 2, k + 1, n - k)
         return lo, hi
     raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
 
 
 def _z(p: float) -> float:
-    from scipy.special import ndtri
+    return NormalDist().inv_cdf(p)
 
-    return float(ndtri(p))
+
+def beta_cdf(x: float, a: float, b: float) -> float:
+    """Regularised incomplete beta I_x(a, b) (continued fraction, as in Numerical Recipes 6.4)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _beta_cf(a, b, x) / a
+    return 1.0 - front * _beta_cf(b, a, 1.0 - x) / b
+
+
+def _beta_cf(a: float, b: float, x: float) -> float:
+    tiny, eps = 1e-300, 1e-16
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 100_000):
+        m2 = 2 * m
+        for aa in (m * (b - m) * x / ((qam + m2) * (a + m2)), -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):
+            d = 1.0 + aa * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + aa / c
+            c = c if abs(c) > tiny else tiny
+            delta = d * c
+            h *= delta
+        if abs(delta - 1.0) < eps:
+            break
+    return h
+
+
+def beta_ppf(q: float, a: float, b: float) -> float:
+    """The x with I_x(a, b) == q, by bisection (I_x increases with x)."""
+    lo, hi = 0.0, 1.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if beta_cdf(mid, a, b) < q:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-15 * max(hi, 1e-300):
+            break
+    return (lo + hi) / 2
 
 
 def _wilson(k: int, n: int, z: float, upper: bool) -> float:

@@ -95,8 +95,8 @@ _VERBS = {"update": "changed", "create": "created", "delete": "deleted", "send":
 
 _DECISIONS = {
     "allowed": ("allowed", "green"),
-    "suggested": ("suggested — recorded as a suggestion, nothing changed", "cyan"),
-    "planned": ("planned — added to the plan, applies only if approved", "cyan"),
+    "suggested": ("suggested (nothing changed)", "cyan"),
+    "planned": ("planned (applies only if approved)", "cyan"),
     "blocked": ("blocked", "bold red"),
     "invalid": ("invalid call", "bold red"),
 }
@@ -105,7 +105,7 @@ _DECISIONS = {
 def _change_text(p: dict) -> tuple[str, str | None]:
     op = p.get("op")
     entity = clean(p.get("entity") or p.get("backend") or "?", 120)
-    verb = _VERBS.get(op, clean(op, 30) if op else "changed")
+    verb = _VERBS.get(op, clean(op, 30)) if isinstance(op, str) and op else "changed"
     before, after = p.get("before"), p.get("after")
     detail = ""
     if isinstance(before, dict) and isinstance(after, dict):
@@ -255,7 +255,9 @@ def _render(events: list[dict], report: VerifyReport | None, checked_from_events
         lead: Segment = (pad, None) if child else head
         call_note = "" if child or cid is None else f" (call {clean(cid, 40)})"
         if etype == "gateway_decision":
-            label, style = _DECISIONS.get(p.get("decision"), (clean(p.get("decision", "?"), 40), "red"))
+            decision = p.get("decision", "?")
+            label, style = _DECISIONS.get(decision if isinstance(decision, str) else "?",
+                                          (clean(decision, 40), "red"))
             reason = f" — {clean(p['reason'], 300)}" if p.get("reason") else ""
             line(lead, ("gateway: ", "dim"), (label, style), (reason + call_note, None))
         elif etype == "tool_result":

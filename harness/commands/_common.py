@@ -7,8 +7,15 @@ from typing import Any
 
 from rich.console import Console
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+def _console(stderr: bool) -> Console:
+    probe = Console(stderr=stderr)
+    # CI logs and pipes are not terminals: give tables room instead of rich's 80-column default
+    return Console(stderr=stderr, highlight=False, soft_wrap=True,
+                   width=None if probe.is_terminal else 160)
+
+
+out = _console(False)
+err = _console(True)
 
 
 def open_ledger(url: str | None, create: bool = True) -> Any:

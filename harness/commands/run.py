@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Optional
@@ -113,14 +114,28 @@ class _Recorder:
         if self.ledger is not None and (self.pending or self.plans):
             self.ledger.record_runs(self.pending)
             for plan in self.plans:
-                record = plan.to_record()
-                decision = getattr(plan, "decision", None)
-                if decision:
-                    record["decision"] = decision
-                    record["decided_by"] = decision.get("by")
-                    record["reason"] = decision.get("reason")
-                self.ledger.save_plan(record)
+                self._save_plan(plan)
         self.pending, self.plans = [], []
+
+    def _save_plan(self, plan: Any) -> None:
+        """A plan decided in the run (simulated reviewer) is stored with its decision; the
+        approve/partial/reject status is recorded first, since that is the approval evidence."""
+        record = plan.to_record()
+        decision = getattr(plan, "decision", None)
+        if not decision:
+            self.ledger.save_plan(record)
+            return
+        decided = "rejected" if not decision["approved"] else (
+            "approved" if not decision["rejected"] else "partially_approved")
+        now = datetime.now(timezone.utc).isoformat()
+        record.update(status=decided, decision=decision, decided_by=decision.get("by"),
+                      reason=decision.get("reason"), decided_at=now)
+        saved = self.ledger.save_plan(record)
+        if plan.status in ("applied", "stale"):
+            fields = {"status": plan.status}
+            if plan.status == "applied":
+                fields["applied_at"] = now
+            self.ledger.update_plan(plan.plan_id, saved["version"], **fields)
 
     def check_demotions(self, policy: Any, results: list[RunResult]) -> list[dict]:
         if self.file is not None:
@@ -153,6 +168,10 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
+SHORT = {"entities_touched": "touched", "irreversible_ops": "irreversible", "external_recipients": "external",
+         "money_exposed": "money", "files_lost": "files lost"}
+
+
 def print_summary(results: list[RunResult], plans: list[Any], stage: str) -> None:
     by_workflow: dict[str, list[RunResult]] = defaultdict(list)
     for r in results:
@@ -165,7 +184,7 @@ def print_summary(results: list[RunResult], plans: list[Any], stage: str) -> Non
     table.add_column("error", justify="right")
     table.add_column("mistakes (L/M/H/C)", justify="right")
     for dim in BLAST_DIMENSIONS:
-        table.add_column(dim.replace("_", " ") + "\nrealised/potential", justify="right")
+        table.add_column(SHORT[dim], justify="right")
     for workflow in sorted(by_workflow):
         rs = by_workflow[workflow]
         sev = {s: sum(1 for r in rs for m in r.mistakes if m.severity == s) for s in SEVERITIES}
@@ -179,6 +198,8 @@ def print_summary(results: list[RunResult], plans: list[Any], stage: str) -> Non
                       str(sum(r.outcome == "fail" for r in rs)), str(sum(r.outcome == "error" for r in rs)),
                       "/".join(str(sev[s]) for s in SEVERITIES), *cells)
     out.print(table)
+    out.print("[dim]blast radius columns: realised/potential (what changed / what would have changed "
+              "unsupervised)[/]")
     contained = _containment(results)
     if contained:
         out.print(contained)

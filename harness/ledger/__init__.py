@@ -4,8 +4,9 @@ SQLite by default (``harness.config.ledger_url()``), any SQLAlchemy URL otherwis
 migrated with alembic when a ledger is opened.
 """
 
+from harness.ledger import _evidence as evidence
 from harness.ledger._evidence import Window
 from harness.ledger._plans import PLAN_STATUSES
 from harness.ledger._store import Ledger
 
-__all__ = ["PLAN_STATUSES", "Ledger", "Window"]
+__all__ = ["PLAN_STATUSES", "Ledger", "Window", "evidence"]

@@ -192,6 +192,8 @@ class Signoff(Base):
     state_version: Mapped[int] = mapped_column(Integer)
     to_stage: Mapped[str] = mapped_column(String(12))
     person: Mapped[str] = mapped_column(String(200))
+    agent: Mapped[str | None] = mapped_column(String(310))
+    """NAME@VERSION whose evidence was signed off."""
     roles: Mapped[list[str]] = mapped_column(JSON)
     reason: Mapped[str] = mapped_column(Text)
     evidence_digest: Mapped[str | None] = mapped_column(String(64))

@@ -90,7 +90,7 @@ def list_transitions(conn: Connection, workflow: str | None = None) -> list[dict
 
 
 def add_signoff(conn: Connection, *, workflow: str, state_version: int, to_stage: str, person: str,
-                roles: list[str], reason: str, evidence_digest: str | None) -> None:
+                agent: str | None, roles: list[str], reason: str, evidence_digest: str | None) -> None:
     current = conn.execute(select(workflow_state.c.version).where(workflow_state.c.workflow == workflow)
                            ).scalar() or 0
     if current != state_version:
@@ -99,12 +99,16 @@ def add_signoff(conn: Connection, *, workflow: str, state_version: int, to_stage
     conn.execute(delete(signoffs).where(signoffs.c.workflow == workflow, signoffs.c.state_version == state_version,
                                         signoffs.c.to_stage == to_stage, signoffs.c.person == person))
     conn.execute(insert(signoffs).values(workflow=workflow, state_version=state_version, to_stage=to_stage,
-                                         person=person, roles=roles, reason=reason,
+                                         person=person, agent=agent, roles=roles, reason=reason,
                                          evidence_digest=evidence_digest, created_at=utcnow()))
 
 
-def pending_signoffs(conn: Connection, workflow: str, state_version: int, to_stage: str) -> list[dict]:
+def pending_signoffs(conn: Connection, workflow: str, state_version: int, to_stage: str,
+                     agent: str | None = None) -> list[dict]:
+    """Sign-offs recorded since the last transition for ``to_stage`` (and ``agent``, if given)."""
     stmt = (select(signoffs).where(signoffs.c.workflow == workflow, signoffs.c.state_version == state_version,
                                    signoffs.c.to_stage == to_stage).order_by(signoffs.c.pk))
-    return [{"person": r.person, "roles": r.roles, "reason": r.reason, "at": iso(r.created_at),
+    if agent is not None:
+        stmt = stmt.where(signoffs.c.agent == agent)
+    return [{"person": r.person, "agent": r.agent, "roles": r.roles, "reason": r.reason, "at": iso(r.created_at),
              "evidence_digest": r.evidence_digest} for r in conn.execute(stmt)]

@@ -161,9 +161,10 @@ class Ledger:
     def add_signoff(self, **kwargs: Any) -> None:
         self.write(lambda conn: _stages.add_signoff(conn, **kwargs))
 
-    def pending_signoffs(self, workflow: str, state_version: int, to_stage: str) -> list[dict[str, Any]]:
+    def pending_signoffs(self, workflow: str, state_version: int, to_stage: str,
+                         agent: str | None = None) -> list[dict[str, Any]]:
         with self.read() as conn:
-            return _stages.pending_signoffs(conn, workflow, state_version, to_stage)
+            return _stages.pending_signoffs(conn, workflow, state_version, to_stage, agent)
 
     # -- pandas ------------------------------------------------------------------------------------
     def runs_frame(self, workflow: str | None = None, agent: str | None = None,

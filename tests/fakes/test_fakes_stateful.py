@@ -7,10 +7,7 @@ forks are isolated from each other and from the base; reset returns to the base 
 
 from __future__ import annotations
 
-import hashlib
-import json
-
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -36,10 +33,12 @@ deal_ids = st.sampled_from([*BASE.crm.deals.ids(), "deal-99999"])
 contact_ids = st.sampled_from([*BASE.crm.contacts.ids(), "con-99999"])
 message_ids = st.sampled_from([*BASE.mail.messages.ids(), "msg-r0001", "msg-r0002", "nope"])
 entities = st.sampled_from(["deal:deal-00001", "account:acme", "contact:con-00002", "deal:ghost", "note:x"])
-addresses = st.sampled_from(["ana@acme.com", "boss@example.com", "x@sub.example.com", "evil@example.com.io",
-                             "not-an-address", "B@Example.COM"])
-segments = st.sampled_from(["a", "b", "legal", "x.txt", "..", "%2e%2e"])
-paths = st.lists(segments, min_size=1, max_size=3).map("/".join)
+good_addresses = st.sampled_from(["ana@acme.com", "boss@example.com", "x@sub.example.com",
+                                  "evil@example.com.io", "B@Example.COM"])
+addresses = st.one_of(good_addresses, good_addresses, good_addresses, st.just("not-an-address"))
+good_paths = st.lists(st.sampled_from(["a", "b", "c.txt", "legal"]), min_size=1, max_size=3).map("/".join)
+bad_paths = st.sampled_from(["..", "a/../..", "%2e%2e/a", "a\\b", "a\x00"])
+paths = st.one_of(good_paths, good_paths, good_paths, bad_paths)
 deal_fields = st.dictionaries(
     st.sampled_from(["amount", "stage", "discount_pct", "close_date", "owner", "colour"]),
     st.one_of(st.integers(-10, 200), st.floats(allow_nan=True), st.sampled_from(
@@ -59,9 +58,12 @@ class WorldMachine(RuleBasedStateMachine):
         before = (self.world.digest(), len(self.world.journal), self.world.clock.now())
         try:
             result = call()
-        except FakeError:
+        except FakeError as err:
+            event(f"refused: {err.code}")
             assert (self.world.digest(), len(self.world.journal), self.world.clock.now()) == before
             return None
+        for change in self.world.journal.since(before[1]):
+            event(f"change: {change.backend}.{change.op}")
         if len(self.world.journal) > before[1]:
             self.last_op = (before[1], before[0])
         return result
@@ -99,7 +101,7 @@ class WorldMachine(RuleBasedStateMachine):
         if message is not None:
             assert self.world.get(f"message:{rid}")["read"] is True
 
-    @rule(to=st.lists(addresses, max_size=2), cc=st.lists(addresses, max_size=1), reply=message_ids,
+    @rule(to=st.lists(addresses, min_size=1, max_size=2), cc=st.lists(addresses, max_size=1), reply=message_ids,
           as_draft=st.booleans(), use_draft=st.booleans(), data=st.data())
     def compose(self, to, cc, reply, as_draft, use_draft, data):
         mail = self.world.mail
@@ -122,13 +124,25 @@ class WorldMachine(RuleBasedStateMachine):
         if self._do(lambda: self.world.files.write(path, text)) is not None:
             assert self.world.files.read(path)["content"] == text
 
-    @rule(src=paths, dst=paths)
-    def move(self, src, dst):
-        self._do(lambda: self.world.files.move(src, dst))
+    def _existing(self, data, fallback):
+        """A file or folder that exists (so moves and deletes often succeed), or ``fallback``."""
+        files = sorted(self.world.files.files.ids())
+        folders = sorted({f.rsplit("/", 1)[0] for f in files if f.count("/") > 1})
+        return data.draw(st.sampled_from([*files, *folders, fallback]))
 
-    @rule(path=paths)
-    def delete(self, path):
-        self._do(lambda: self.world.files.delete(path))
+    @rule(src=paths, dst=paths, data=st.data())
+    def move(self, src, dst, data):
+        src = self._existing(data, src)
+        snapshot = self.world.files.snapshot()
+        if self._do(lambda: self.world.files.move(src, dst)) is not None:
+            moved = self.world.files.snapshot()
+            assert len(moved) == len(snapshot) and sorted(moved.values()) == sorted(snapshot.values())
+
+    @rule(path=paths, data=st.data())
+    def delete(self, path, data):
+        path = self._existing(data, path)
+        if self._do(lambda: self.world.files.delete(path)) is not None:
+            assert not self.world.files.exists(self.world.files.normalise(path))
 
     # -- undo, forks, reset ----------------------------------------------------------------------
     @precondition(lambda self: self.last_op is not None)
@@ -141,6 +155,7 @@ class WorldMachine(RuleBasedStateMachine):
             return
         for change in reversed(changes):
             self.world.undo(change)
+        event(f"undid {len(changes)} change(s)")
         assert self.world.digest() == digest_before
 
     @rule()
@@ -195,10 +210,6 @@ class WorldMachine(RuleBasedStateMachine):
         assert content(BASE) == BASE_CONTENT
 
 
-def _digest_of(data: dict) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-WorldMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None,
+WorldMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=40, deadline=None,
                                           suppress_health_check=[HealthCheck.too_slow])
 test_world_machine = WorldMachine.TestCase

@@ -163,6 +163,7 @@ def upgrade() -> None:
         sa.Column("state_version", sa.Integer(), nullable=False),
         sa.Column("to_stage", sa.String(12), nullable=False),
         sa.Column("person", sa.String(200), nullable=False),
+        sa.Column("agent", sa.String(310), nullable=True),
         sa.Column("roles", sa.JSON(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("evidence_digest", sa.String(64), nullable=True),
