@@ -6,7 +6,7 @@ from typing import Any
 
 from fakes.clock import SimClock
 from fakes.journal import Change, Journal
-from fakes.table import Table
+from fakes.table import Table, copy_record
 
 
 class Backend:
@@ -57,5 +57,8 @@ class Backend:
 
     def _log(self, op: str, kind: str, entity_id: str, before: dict | None, after: dict | None, *,
              reversible: bool, at: str, **extra: Any) -> Change:
+        """Record a change; its before/after are private copies (callers may keep their dicts)."""
         return self.journal.record(backend=self.NAME, op=op, kind=kind, entity_id=entity_id,
-                                   before=before, after=after, reversible=reversible, at=at, **extra)
+                                   before=None if before is None else copy_record(before),
+                                   after=None if after is None else copy_record(after),
+                                   reversible=reversible, at=at, **extra)

@@ -6,6 +6,7 @@ nothing reads the global random state or the wall clock.
 
 from __future__ import annotations
 
+import gc
 import random
 import re
 from datetime import timedelta
@@ -46,6 +47,16 @@ def build_world(seed: int, counts: dict[str, int] | None = None,
     """
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed must be an integer, got {seed!r}")
+    enabled = gc.isenabled()
+    gc.disable()  # hundreds of thousands of small dicts, none cyclic: the collector only slows the build
+    try:
+        return _build(seed, counts, records)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build(seed: int, counts: dict[str, int] | None, records: WorldRecords | dict | None) -> World:
     n = _counts(counts)
     recs = records if isinstance(records, WorldRecords) else WorldRecords.model_validate(records or {})
     pools, state = pools_for(seed)
@@ -94,12 +105,12 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
-def _unique(value: str, taken: dict[str, Any], make) -> str:
-    """``value``, or ``make(2)``, ``make(3)``... until one is not in ``taken``."""
-    n = 1
+def _unique(pattern: str, taken: dict[str, Any]) -> str:
+    """``pattern`` with its ``{}`` removed, or filled with 2, 3... until the result is not taken."""
+    value, n = pattern.format(""), 1
     while value in taken:
         n += 1
-        value = make(n)
+        value = pattern.format(n)
     return value
 
 
@@ -122,7 +133,7 @@ class _Generator:
         for _ in range(n):
             first, last = self._person()
             base = f"{slug(first)}.{slug(last)}"
-            address = _unique(f"{base}@{self.domains[0]}", out, lambda k: f"{base}{k}@{self.domains[0]}")
+            address = _unique(f"{base}{{}}@{self.domains[0]}", out)
             out[address] = {"address": address, "name": f"{first} {last}"}
         return out
 
@@ -135,7 +146,7 @@ class _Generator:
             else:
                 name = f"{last} {rng.choice(COMPANY_SUFFIXES)}"
             stem, tld = slug(name), rng.choice(TLDS)
-            domain = _unique(f"{stem}.{tld}", taken, lambda k: f"{stem}{k}.{tld}")
+            domain = _unique(f"{stem}{{}}.{tld}", taken)
             while is_internal(f"x@{domain}", self.domains):
                 domain = f"{stem}-co{len(taken)}.{tld}"
             taken[domain] = None
@@ -151,7 +162,7 @@ class _Generator:
             account = accounts[account_ids[i - 1] if i <= len(account_ids) else rng.choice(account_ids)]
             first, last = self._person()
             local = f"{slug(first)}.{slug(last)}"
-            email = _unique(f"{local}@{account['domain']}", emails, lambda k: f"{local}{k}@{account['domain']}")
+            email = _unique(f"{local}{{}}@{account['domain']}", emails)
             emails[email] = None
             rid = f"con-{i:05d}"
             out[rid] = {"id": rid, "account_id": account["id"], "name": f"{first} {last}", "email": email,
@@ -189,12 +200,12 @@ class _Generator:
     def files(self, n: int, owners: list[str]) -> dict[str, dict]:
         rng, out = self.rng, {}
         tops = list(TOP_FOLDERS)
-        for i in range(1, n + 1):
+        for _ in range(n):
             top = rng.choice(tops)
             folder = f"{top}/{rng.choice(TOP_FOLDERS[top])}"
             stem = f"{rng.choice(self.p.words)}-{rng.choice(self.p.words)}"
             ext = rng.choice(_EXTENSIONS)
-            path = _unique(f"{folder}/{stem}.{ext}", out, lambda k: f"{folder}/{stem}-{k}.{ext}")
+            path = _unique(f"{folder}/{stem}{{}}.{ext}", out)
             if ext == "csv":
                 content = "item,amount\n" + "".join(
                     f"{rng.choice(self.p.words)},{rng.randint(1, 9999)}\n" for _ in range(rng.randint(2, 6)))
@@ -238,7 +249,8 @@ class _Generator:
                 threads.append(thread_id)
             attachments = [rng.choice(files)] if files and rng.random() < 0.08 else []
             out[rid] = {"id": rid, "mailbox": mailbox, "folder": folder, "from": sender, "to": to, "cc": cc,
-                        "subject": subject, "body": f"{rng.choice(p.paragraphs)}\n\n{rng.choice(p.sentences)}",
+                        "subject": subject,
+                        "body": f"{rng.choice(p.paragraphs)}\n\n{rng.choice(p.sentences)}",
                         "thread_id": thread_id, "attachments": attachments, "date": self._past(90),
                         "read": folder != "inbox" or rng.random() < 0.7}
         return out
@@ -255,8 +267,9 @@ class _Explicit:
         r = self.r.crm
         for a in r.accounts:
             name = a.name or a.id.replace("-", " ").replace("_", " ").title()
-            accounts[a.id] = {"id": a.id, "name": name, "domain": (a.domain or f"{slug(name)}.example.net").lower(),
-                              "industry": a.industry, "owner": a.owner or self.sender, "region": a.region}
+            domain = (a.domain or f"{slug(name)}.example.net").lower()
+            accounts[a.id] = {"id": a.id, "name": name, "domain": domain, "industry": a.industry,
+                              "owner": a.owner or self.sender, "region": a.region}
         for i, c in enumerate(r.contacts):
             account = _linked(accounts, c.account_id, f"crm.contacts[{i}].account_id", "account")
             name = c.name or c.id.replace("-", " ").title()
@@ -266,16 +279,18 @@ class _Explicit:
         for i, d in enumerate(r.deals):
             account = _linked(accounts, d.account_id, f"crm.deals[{i}].account_id", "account")
             close = d.close_date or (self.start.date() + timedelta(days=90)).isoformat()
-            deals[d.id] = {"id": d.id, "account_id": d.account_id, "name": d.name or f"{account['name']} deal",
-                           "amount": float(d.amount), "currency": d.currency, "stage": d.stage,
+            deals[d.id] = {"id": d.id, "account_id": d.account_id,
+                           "name": d.name or f"{account['name']} deal", "amount": float(d.amount),
+                           "currency": d.currency, "stage": d.stage,
                            "discount_pct": float(d.discount_pct), "owner": d.owner or account["owner"],
                            "close_date": close}
         tables = {"account": accounts, "contact": contacts, "deal": deals}
         for i, note in enumerate(r.notes):
             kind, _, rid = note.entity.partition(":")
             _linked(tables[kind], rid, f"crm.notes[{i}].entity", kind)
-            notes[note.id] = {"id": note.id, "entity": note.entity, "body": note.body, "author": note.author,
-                              "created": note.created or (self.start - timedelta(days=1)).isoformat()}
+            created = note.created or (self.start - timedelta(days=1)).isoformat()
+            notes[note.id] = {"id": note.id, "entity": note.entity, "body": note.body,
+                              "author": note.author, "created": created}
 
     def mail(self, mailboxes: dict, messages: dict) -> None:
         for m in self.r.mail.mailboxes:

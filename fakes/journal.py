@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Iterator
+from typing import Any
 
 BACKENDS = ("crm", "mail", "files")
 OPS = ("create", "update", "delete", "send", "move", "write", "read")

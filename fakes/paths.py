@@ -75,12 +75,13 @@ def is_protected(path: str, patterns: tuple[str, ...]) -> bool:
     """True when ``path`` or a folder above it matches a pattern (case-sensitive ``fnmatch``).
 
     "/legal/**" and "/legal" both protect the folder "/legal" and everything under it; "*.key"
-    protects every file ending in ".key".
+    protects every file ending in ".key"; "/**/secret*" also matches "/secret.txt". Note that ``*``
+    crosses "/" as in ``fnmatch``.
     """
     candidates = [path, *ancestors(path)]
     for pattern in patterns:
-        stem = pattern[:-3] if pattern.endswith("/**") else pattern
+        variants = {pattern, pattern.removesuffix("/**"), pattern.replace("/**/", "/")}
         for candidate in candidates:
-            if fnmatchcase(candidate, pattern) or fnmatchcase(candidate, stem):
+            if any(fnmatchcase(candidate, variant) for variant in variants):
                 return True
     return False

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import heapq
 import json
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 TextOf = Callable[[dict], str]
 
@@ -24,24 +25,61 @@ def copy_record(record: dict) -> dict:
 class _Shared:
     """What forks of one table share: the base and indexes derived from it, built lazily once."""
 
-    __slots__ = ("records", "text_of", "texts", "sorted_ids")
+    __slots__ = ("records", "text_of", "search_index", "sorted_ids")
 
     def __init__(self, records: dict[str, dict], text_of: TextOf | None):
         self.records = records
-        self.text_of = text_of
-        self.texts: dict[str, str] | None = None
+        self.text_of = text_of or _default_text
+        self.search_index: _SearchIndex | None = None
         self.sorted_ids: list[str] | None = None
 
-    def get_texts(self) -> dict[str, str]:
-        if self.texts is None:
-            text_of = self.text_of or _default_text
-            self.texts = {rid: text_of(rec) for rid, rec in self.records.items()}
-        return self.texts
+    def get_search_index(self) -> _SearchIndex:
+        if self.search_index is None:
+            self.search_index = _SearchIndex(self.records, self.text_of)
+        return self.search_index
 
     def get_sorted_ids(self) -> list[str]:
         if self.sorted_ids is None:
             self.sorted_ids = sorted(self.records)
         return self.sorted_ids
+
+
+class _SearchIndex:
+    """The lowercased texts of all base records joined by newlines into one string.
+
+    One ``str.find`` over the blob scans a 50,000-message base in milliseconds; ``starts`` maps a hit
+    back to its record. Newlines inside texts (and queries) are treated as spaces.
+    """
+
+    __slots__ = ("blob", "starts", "ids", "position")
+
+    def __init__(self, records: dict[str, dict], text_of: TextOf):
+        self.ids = list(records)
+        self.position = {rid: i for i, rid in enumerate(self.ids)}
+        texts = [flat_text(text_of(records[rid])) for rid in self.ids]
+        self.starts, offset = [], 0
+        for text in texts:
+            self.starts.append(offset)
+            offset += len(text) + 1
+        self.blob = "\n".join(texts)
+
+    def hits(self, needle: str) -> Iterator[int]:
+        """Indexes (ascending) of base records whose text contains ``needle``."""
+        blob, starts, count = self.blob, self.starts, len(self.ids)
+        pos = 0
+        while count:
+            pos = blob.find(needle, pos)
+            if pos < 0:
+                return
+            i = bisect.bisect_right(starts, pos) - 1
+            yield i
+            if i + 1 >= count:
+                return
+            pos = starts[i + 1]
+
+
+def flat_text(text: str) -> str:
+    return text.replace("\n", " ").replace("\r", " ")
 
 
 def _default_text(record: dict) -> str:
@@ -119,25 +157,22 @@ class Table:
         return self._versions.get(rid, 0)
 
     def find(self, needle: str) -> Iterator[dict]:
-        """Records whose lowercased text contains ``needle`` (already lowercased), in ``ids()`` order.
+        """Records whose lowercased text contains ``needle`` (lowercase), in ``ids()`` order (copies).
 
-        Texts of base records are computed once and shared by every fork; changed records are
-        re-texted on the fly. Stops as soon as the caller stops iterating.
+        Base texts are indexed once and shared by every fork; changed records are re-texted on the
+        fly. Stops as soon as the caller stops iterating.
         """
+        needle = flat_text(needle)
         shared, overlay, removed = self._shared, self._overlay, self._removed
-        text_of = shared.text_of or _default_text
-        texts = shared.get_texts()
-        for rid, text in texts.items():
-            if rid in removed:
-                continue
-            changed = overlay.get(rid)
-            if changed is not None:
-                if needle in text_of(changed):
-                    yield copy_record(changed)
-            elif needle in text:
-                yield copy_record(shared.records[rid])
+        base, index = shared.records, shared.get_search_index()
+        changed = sorted((index.position[rid], rid) for rid, record in overlay.items()
+                         if rid in base and needle in flat_text(shared.text_of(record)))
+        unchanged = ((i, index.ids[i]) for i in index.hits(needle)
+                     if index.ids[i] not in removed and index.ids[i] not in overlay)
+        for _, rid in heapq.merge(unchanged, changed):
+            yield copy_record(self._peek(rid))  # type: ignore[arg-type]
         for rid, record in overlay.items():
-            if rid not in shared.records and needle in text_of(record):
+            if rid not in base and needle in flat_text(shared.text_of(record)):
                 yield copy_record(record)
 
     def ids_with_prefix(self, prefix: str) -> Iterator[str]:
@@ -193,13 +228,13 @@ class Table:
         return bool(self._overlay or self._removed)
 
     # -- digests ---------------------------------------------------------------------------------
-    def hash_base(self, h: "hashlib._Hash") -> None:
+    def hash_base(self, h: hashlib._Hash) -> None:
         """Feed the whole base into ``h`` (done once per world build)."""
         base = self._shared.records
         h.update(json.dumps([[rid, base[rid]] for rid in self._shared.get_sorted_ids()],
                             sort_keys=True, separators=(",", ":")).encode())
 
-    def hash_changes(self, h: "hashlib._Hash") -> None:
+    def hash_changes(self, h: hashlib._Hash) -> None:
         """Feed only the overlay and removed ids into ``h``: O(changes)."""
         overlay = self._overlay
         h.update(json.dumps([[rid, overlay[rid]] for rid in sorted(overlay)],

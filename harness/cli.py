@@ -38,6 +38,40 @@ def _mount_optional() -> None:
 _mount_optional()
 
 
+def _ledger_lookups() -> None:
+    """Let ``harness audit`` find logs written with ``--out DIR`` and check heads the ledger recorded."""
+    from pathlib import Path
+
+    from harness.audit import set_head_lookup, set_locator
+    from harness.errors import NotFoundError
+
+    def run_row(ref: str):
+        from harness.config import ledger_url
+        from harness.ledger import Ledger
+
+        url = ledger_url()
+        if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+            return None
+        try:
+            return Ledger(url).get_run(ref)
+        except NotFoundError:
+            return None
+
+    def locate(ref: str):
+        row = run_row(ref)
+        return Path(row["audit_path"]) if row and row.get("audit_path") else None
+
+    def head(run_id: str):
+        row = run_row(run_id)
+        return row.get("audit_head") if row else None
+
+    set_locator(locate)
+    set_head_lookup(head)
+
+
+_ledger_lookups()
+
+
 def main() -> None:
     try:
         app()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import threading
 import time
 import uuid
@@ -43,6 +44,9 @@ class RunConfig:
     audit_dir: Path | None = None
     """Where audit logs go; None disables them."""
     audit_key: bytes | None = None
+    audit_fsync: bool = field(default_factory=lambda: os.environ.get("HARNESS_AUDIT_FSYNC", "") == "1")
+    """fsync each log when it closes (survives power loss, costs ~ms per run). A killed process
+    loses nothing either way: the OS has the bytes."""
     max_steps: int | None = None
     timeout_s: float | None = None
 
@@ -111,7 +115,8 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
     seed = run_seed(config.seed, scenario.id, trial)
     world = worlds.fork(scenario)
     if config.audit_dir is not None:
-        audit: Any = AuditLog(config.audit_dir / f"{run_id}.jsonl", run_id, key=config.audit_key)
+        audit: Any = AuditLog(config.audit_dir / f"{run_id}.jsonl", run_id, key=config.audit_key,
+                              fsync=config.audit_fsync)
     else:
         audit = NullAuditLog()
     bounds = config.policy.bounds_for(scenario.workflow, config.stage) if config.policy is not None else None

@@ -16,7 +16,8 @@ def test_errors_carry_code_and_message(cls, code):
     err = cls("no deal with id 'deal-0099'; use crm_search to find deals")
     assert isinstance(err, FakeError)
     assert err.code == code
-    assert err.to_dict() == {"error": code, "message": "no deal with id 'deal-0099'; use crm_search to find deals"}
+    message = "no deal with id 'deal-0099'; use crm_search to find deals"
+    assert err.to_dict() == {"error": code, "message": message}
     assert str(err) == err.message
 
 
@@ -47,7 +48,8 @@ def test_clock_refuses_naive_start_and_bad_step():
 
 
 def _change(seq=0, **kw):
-    fields = dict(backend="crm", op="update", kind="deal", entity_id="deal-1", before={"id": "deal-1", "a": 1},
+    fields = dict(backend="crm", op="update", kind="deal", entity_id="deal-1",
+                  before={"id": "deal-1", "a": 1},
                   after={"id": "deal-1", "a": 2}, reversible=True)
     fields.update(kw)
     return Change(seq=seq, **fields)
@@ -148,3 +150,20 @@ def test_table_find_and_prefix():
     assert [r["path"] for r in table.find("/a/")] == ["/a/y", "/a/new"]
     table.put("/b/z", {"path": "/b/z-renamed-in-place"})
     assert [r["path"] for r in table.find("renamed")] == ["/b/z-renamed-in-place"]
+
+
+def test_table_find_keeps_store_order_across_changes():
+    base = {f"r{i}": {"id": f"r{i}", "name": f"match {i}" if i % 2 else "other"} for i in range(8)}
+    table = Table(base, text_of=lambda r: r["name"].lower())
+    assert [r["id"] for r in table.find("match")] == ["r1", "r3", "r5", "r7"]
+    table.put("r2", {"id": "r2", "name": "now a MATCH"})
+    table.put("r3", {"id": "r3", "name": "no longer"})
+    table.delete("r5")
+    table.put("zz", {"id": "zz", "name": "match\nacross lines"})
+    assert [r["id"] for r in table.find("match")] == ["r1", "r2", "r7", "zz"]
+    assert [r["id"] for r in table.find("match across")] == ["zz"], "newlines count as spaces"
+    assert [r["id"] for r in table.find("")] == [r for r in table.ids()]
+    fork = table.fork()
+    fork.put("r0", {"id": "r0", "name": "match 0"})
+    assert [r["id"] for r in fork.find("match")][:2] == ["r0", "r1"]
+    assert [r["id"] for r in table.find("match")][0] == "r1"

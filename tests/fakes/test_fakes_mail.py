@@ -50,7 +50,7 @@ def test_is_internal_with_several_domains():
 def test_send_external_records_recipients(world):
     sent = world.mail.send(["Ana@Acme.com"], "Re: Discount request", "12% approved.",
                            cc=["boss@example.com", "ana@acme.com"], reply_to="in-1")
-    assert sent["folder"] == "sent" and sent["from"] == "agent@example.com" and sent["thread_id"] == "thr-acme"
+    assert (sent["folder"], sent["from"], sent["thread_id"]) == ("sent", "agent@example.com", "thr-acme")
     assert sent["id"] == "msg-r0001"
     [change] = world.journal.all()
     assert (change.op, change.kind, change.reversible, change.external) == ("send", "message", False, True)
@@ -106,7 +106,8 @@ def test_draft_then_send_removes_the_draft(world):
     assert not world.exists(f"message:{draft['id']}")
     send, removal = world.journal.since(1)
     assert (send.op, send.entity_id) == ("send", sent["id"])
-    assert (removal.op, removal.kind, removal.entity_id, removal.benign) == ("delete", "draft", draft["id"], True)
+    assert (removal.op, removal.kind, removal.entity_id, removal.benign) == (
+        "delete", "draft", draft["id"], True)
 
 
 def test_send_with_unknown_or_non_draft_id_fails(world):
@@ -144,6 +145,6 @@ def test_search_by_folder_and_summary_shape(world):
 
 def test_explicit_message_defaults(world):
     draft = world.get("message:draft-1")
-    assert draft["from"] == "agent@example.com" and draft["read"] is True and draft["thread_id"] == "thr-draft-1"
+    assert (draft["from"], draft["read"], draft["thread_id"]) == ("agent@example.com", True, "thr-draft-1")
     inbox = world.get("message:in-1")
     assert inbox["read"] is False and inbox["mailbox"] == "agent@example.com"

@@ -76,7 +76,8 @@ class WorldMachine(RuleBasedStateMachine):
             assert self.world.crm.get("deal", rid) == result
             assert all(result[k] == v for k, v in fields.items())
 
-    @rule(rid=contact_ids, title=st.sampled_from(["CFO", "", 5]), email=st.sampled_from([None, "a@b.co", "x"]))
+    @rule(rid=contact_ids, title=st.sampled_from(["CFO", "", 5]),
+          email=st.sampled_from([None, "a@b.co", "x"]))
     def update_contact(self, rid, title, email):
         fields = {"title": title} if email is None else {"title": title, "email": email}
         self._do(lambda: self.world.crm.update_contact(rid, **fields))
@@ -101,8 +102,8 @@ class WorldMachine(RuleBasedStateMachine):
         if message is not None:
             assert self.world.get(f"message:{rid}")["read"] is True
 
-    @rule(to=st.lists(addresses, min_size=1, max_size=2), cc=st.lists(addresses, max_size=1), reply=message_ids,
-          as_draft=st.booleans(), use_draft=st.booleans(), data=st.data())
+    @rule(to=st.lists(addresses, min_size=1, max_size=2), cc=st.lists(addresses, max_size=1),
+          reply=message_ids, as_draft=st.booleans(), use_draft=st.booleans(), data=st.data())
     def compose(self, to, cc, reply, as_draft, use_draft, data):
         mail = self.world.mail
         if as_draft:

@@ -115,7 +115,8 @@ def test_records_may_be_a_model():
 
 
 @pytest.mark.parametrize("records, where", [
-    ({"crm": {"deals": [{"id": "d", "account_id": "acc-00001", "discount_pct": 150}]}}, "crm.deals.0.discount_pct"),
+    ({"crm": {"deals": [{"id": "d", "account_id": "acc-00001", "discount_pct": 150}]}},
+     "crm.deals.0.discount_pct"),
     ({"crm": {"deals": [{"id": "d", "account_id": "acc-00001", "stage": "won"}]}}, "crm.deals.0.stage"),
     ({"crm": {"accounts": [{"id": "a", "colour": "red"}]}}, "crm.accounts.0.colour"),
     ({"mail": {"messages": [{"id": "m", "to": ["nope"]}]}}, "mail.messages.0.to"),
