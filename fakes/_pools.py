@@ -1,14 +1,15 @@
 """Small pools of Faker output per seed, from which worlds are drawn with ``fake.random`` choices.
 
 Faker provider calls cost ~50-200 µs each; a 50,000-message world built from direct calls would take
-tens of seconds. Drawing from pools keeps the build in seconds and still varies with the seed. The
-pools and the random state after filling them are cached per seed, so rebuilding a seed's world does
-not call Faker again.
+tens of seconds. Drawing from pools keeps the build in seconds and still varies with the seed. Faker
+fills master pools once per process from a fixed seed; each world seed draws its own half of every
+pool, so a new seed costs microseconds and the same seed always gives the same world.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import random
 from functools import lru_cache
 
 from faker import Faker
@@ -33,20 +34,29 @@ class Pools:
     paragraphs: tuple[str, ...]
 
 
-@lru_cache(maxsize=16)
-def pools_for(seed: int) -> tuple[Pools, tuple]:
-    """The pools for ``seed`` and the state of ``fake.random`` right after filling them."""
+@lru_cache(maxsize=1)
+def _master() -> Pools:
+    """Faker output made once per process from a fixed seed (Faker calls are the slow part)."""
     fake = Faker("en_US")
-    fake.seed_instance(seed)
-    pools = Pools(
-        first_names=_distinct(fake.first_name, 120),
-        last_names=_distinct(fake.last_name, 160),
-        jobs=_distinct(fake.job, 40),
-        words=_distinct(fake.word, 120),
-        sentences=tuple(fake.sentence(nb_words=10) for _ in range(120)),
-        paragraphs=tuple(fake.paragraph(nb_sentences=4) for _ in range(60)),
+    fake.seed_instance(20260105)
+    return Pools(
+        first_names=_distinct(fake.first_name, 240),
+        last_names=_distinct(fake.last_name, 320),
+        jobs=_distinct(fake.job, 80),
+        words=_distinct(fake.word, 240),
+        sentences=tuple(fake.sentence(nb_words=10) for _ in range(240)),
+        paragraphs=tuple(fake.paragraph(nb_sentences=4) for _ in range(120)),
     )
-    return pools, fake.random.getstate()
+
+
+@lru_cache(maxsize=64)
+def pools_for(seed: int) -> tuple[Pools, tuple]:
+    """The pools for ``seed`` (a seeded half of each master pool) and the generator state after."""
+    master = _master()
+    rng = random.Random(seed)
+    pools = Pools(**{name: tuple(rng.sample(values, len(values) // 2))
+                     for name, values in master.__dict__.items()})
+    return pools, rng.getstate()
 
 
 def _distinct(make, n: int) -> tuple[str, ...]:

@@ -32,6 +32,11 @@ def check_policy(policy, file: str, lines: dict[tuple, int]) -> None:
                      "no `gate` under sandbox (bounds only)")
             if entry.gate is not None:
                 _check_gate(entry.gate, path + ("gate",), policy, fail)
+            for i, tool in enumerate(entry.bounds.allowed_tools or []):
+                if any(ch in tool for ch in "*?[]"):
+                    fail(path + ("bounds", "allowed_tools", i), f"{tool!r} looks like a glob; tool names are "
+                         "matched exactly (a glob such as `bash*` also matches `bash_session`).",
+                         "exact tool names, e.g. crm_update_deal")
         for stage in ladder[1:]:
             if wf.gate(stage) is None:
                 fail(base + ("stages", stage, "gate"),

@@ -83,7 +83,7 @@ def _show(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
-        return "a list"
+        return "a list" if value else "an empty list"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -95,12 +95,14 @@ def _walk(root: type[BaseModel], loc: tuple):
     parent: type[BaseModel] | None = None
     path: list = []
     at_key = False
-    for part in loc:
+    for i, part in enumerate(loc):
         ann, more = _strip(ann)
         meta = meta + more
         if part == "[key]":
-            args = typing.get_args(ann)
-            ann, meta, at_key = (args[0] if args else Any), [], True
+            continue
+        if typing.get_origin(ann) is dict and loc[i + 1:i + 2] == ("[key]",):  # the key itself is wrong
+            path.append(part)
+            ann, meta, at_key = typing.get_args(ann)[0], [], True
             continue
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             parent = ann
@@ -117,7 +119,8 @@ def _walk(root: type[BaseModel], loc: tuple):
         if _is_union(ann):
             member = _member(ann, part)
             if member is not None:
-                ann, meta = member, []
+                if i < len(loc) - 1:  # an error inside one member; at the end, describe the whole union
+                    ann, meta = member, []
                 continue
         path.append(part)
         ann, meta = None, []

@@ -12,8 +12,6 @@ harness when first used).
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -251,6 +249,8 @@ class HarnessSession:
 
 def _plain(items: list) -> list[dict]:
     """Demotion records as JSON-safe dicts (they travel from xdist workers to the controller)."""
+    import json
+
     return [json.loads(json.dumps(dict(d), default=str)) for d in items]
 
 
@@ -260,6 +260,8 @@ def _hide_password(url: str) -> str:
 
 def _run_sync(coro: Any) -> Any:
     """``asyncio.run``, also from inside a running event loop (then in a thread of its own)."""
+    import asyncio
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -422,6 +424,8 @@ def explain(result: RunResult) -> str:
 
 def result_properties(result: RunResult) -> list[tuple[str, str]]:
     """What JUnit XML carries as ``<property>`` elements (``item.user_properties``)."""
+    import json
+
     props = [("harness_run_id", result.run_id), ("harness_outcome", result.outcome),
              ("harness_scenario", result.scenario), ("harness_workflow", result.workflow),
              ("harness_tier", result.tier), ("harness_trial", str(result.trial)),

@@ -273,10 +273,6 @@ def find_mistakes(scenario: Scenario, labelled: list[Labelled], missing: list[Ch
             add("invalid_call", f"tool:{call.tool}", call.message or "invalid call")
         elif call.error == "not_found":
             add("hallucinated_entity", _call_entity(call), call.message or "no such record")
-        elif call.error == "permission_denied":
-            # the world refused it (a protected path), so no change records the attempt: count it here
-            add("policy_violation", _call_entity(call),
-                f"tried {call.tool} on a protected path: {call.message or 'refused'}")
     return mistakes
 
 

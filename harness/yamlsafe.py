@@ -19,6 +19,7 @@ MAX_DEPTH = 32
 MAX_NODES = 200_000
 
 Lines = dict[tuple, int]
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same nodes, 10x faster
 
 
 def format_path(path: tuple) -> str:
@@ -50,7 +51,7 @@ def load_yaml(path: Path, error: type[HarnessError] = HarnessError) -> tuple[Any
 
 def load_yaml_text(text: str, file: str, error: type[HarnessError] = HarnessError) -> tuple[Any, Lines]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         problem = exc.problem or "malformed YAML"

@@ -134,7 +134,7 @@ def test_awkward_payloads_are_converted_and_still_verify(tmp_path):
     assert got[0]["when"] == "2025-01-02T03:04:05+00:00" and got[0]["path"] == "/tmp/x"
     assert got[0]["bytes"] == "hi" and got[0]["raw"].startswith("base64:") and got[0]["enum"] == "red"
     assert got[0]["model"] == {"a": 1, "when": "2025-01-01T00:00:00"}
-    assert got[1]["nan"] == "NaN" and got[1]["inf"] == "-Infinity" and isinstance(got[1]["big"], str)
+    assert got[1]["nan"] is None and got[1]["inf"] is None and isinstance(got[1]["big"], str)
     assert got[2]["int_keys"] == {"1": "c", "10": "a", "2": "b"}
     assert got[2]["mixed"] == {"1": "x", "a": "y"} and got[2]["bool_key"] == {"true": 1, "null": 2}
     assert got[3]["surrogate"] == "bad \\udc80 text"
