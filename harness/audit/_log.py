@@ -71,6 +71,7 @@ FIELDS = frozenset({"seq", "time", "run_id", "type", "payload", "prev", "hash"})
 """The fields of every event; ``hmac`` is the only optional one."""
 
 _TYPE_JSON = {t: json.dumps(t).encode() for t in (*EVENT_TYPES, CLOSE_EVENT)}
+_APPENDABLE = {t: _TYPE_JSON[t] for t in EVENT_TYPES}
 
 
 class AuditLogError(HarnessError):
@@ -286,25 +287,6 @@ def encode_payload(payload: Any) -> bytes:
     return _encode_std(payload)
 
 
-# -- time ----------------------------------------------------------------------------------------
-
-_second: tuple[int, bytes] = (-1, b"")
-
-
-def _iso(t: float) -> bytes:
-    """``2025-01-31T12:00:00.123456Z`` (UTC, microseconds) from a ``time.time()`` value."""
-    global _second
-    sec = int(t)
-    us = int((t - sec) * 1_000_000)
-    if us >= 1_000_000:
-        sec, us = sec + 1, us - 1_000_000
-    cached = _second  # one tuple, replaced whole: safe to share between threads
-    if cached[0] != sec:
-        cached = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)).encode("ascii"))
-        _second = cached
-    return b"%s.%06dZ" % (cached[1], us)
-
-
 # -- the log -------------------------------------------------------------------------------------
 
 def log_path_for(run_id: str, out_dir: Path | None = None) -> Path:
@@ -387,13 +369,24 @@ class AuditLog:
     # -- writing ---------------------------------------------------------------------------------
     def append(self, type: str, payload: dict) -> None:  # noqa: A002 - the documented name
         """Record one event. Cheap: the payload is encoded now, hashed and written at ``flush``."""
-        tj = _TYPE_JSON.get(type)
-        if tj is None or type == CLOSE_EVENT:
+        tj = _APPENDABLE.get(type)
+        if tj is None:
             raise ValueError(f"unknown audit event type {type!r}; expected one of {', '.join(EVENT_TYPES)}")
         if self._closed:
             raise AuditLogError(f"the audit log {self.path} is closed; cannot append {type!r}.")
+        data = None
+        if _orjson is not None and payload.__class__ is dict:  # the fast path, inlined
+            try:
+                data = _orjson.dumps(payload, default=_default, option=_OJ_OPTIONS)
+            except TypeError:
+                data = None
+            else:
+                if b"0.0000" in data or b"0e" in data.translate(_DIGITS_TO_0):
+                    data = None
+        if data is None:
+            data = encode_payload(payload)
         pending = self._pending
-        pending.append((tj, time.time(), encode_payload(payload)))
+        pending.append((tj, time.time_ns(), data))
         self._last_type = type
         if len(pending) >= self.flush_every:
             self.flush()
@@ -412,17 +405,22 @@ class AuditLog:
         sealed = self._sealed
         base = self._hmac_base
         sha256 = hashlib.sha256
-        for tj, t, payload in batch:
-            body = b'{"payload":%s,"prev":"%s","run_id":%s,"seq":%d,"time":"%s","type":%s}' % (
-                payload, prev, run_id, seq, _iso(t), tj)
+        last_sec, stamp = -1, b""
+        for tj, t_ns, payload in batch:
+            sec, us = divmod(t_ns // 1000, 1_000_000)
+            if sec != last_sec:
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)).encode("ascii")
+                last_sec = sec
+            body = b'{"payload":%s,"prev":"%s","run_id":%s,"seq":%d,"time":"%s.%06dZ","type":%s}' % (
+                payload, prev, run_id, seq, stamp, us, tj)
             digest = sha256(body).hexdigest().encode("ascii")
             if base is None:
-                sealed.append(b'{"hash":"%s",%s\n' % (digest, body[1:]))
+                sealed.append(b'{"hash":"%s",%s\n' % (digest, memoryview(body)[1:]))
             else:
                 mac = base.copy()
                 mac.update(body)
                 sealed.append(b'{"hash":"%s","hmac":"%s",%s\n' % (
-                    digest, mac.hexdigest().encode("ascii"), body[1:]))
+                    digest, mac.hexdigest().encode("ascii"), memoryview(body)[1:]))
             prev = digest
             seq += 1
         self._seq = seq
@@ -464,7 +462,7 @@ class AuditLog:
         if self._last_type != "run_finished":
             with self._lock:
                 self._seal()
-                self._pending.append((_TYPE_JSON[CLOSE_EVENT], time.time(),
+                self._pending.append((_TYPE_JSON[CLOSE_EVENT], time.time_ns(),
                                       encode_payload({"events": self._seq})))
                 self._last_type = CLOSE_EVENT
         self.flush()

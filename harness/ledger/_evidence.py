@@ -151,4 +151,4 @@ def recent_flags(conn: Connection, workflow: str, stage: str, after_pk: int, las
                 func.coalesce(runs.c.error_cause, literal("none")).not_in(INFRA_CAUSES))
          .order_by(runs.c.pk.desc()).limit(last_runs).subquery("w"))
     _, dirty = _flags(w, counted)
-    return [bool(x) for x in conn.execute(select(case((dirty, 1), else_=0)).order_by(w.c.pk.desc()))]
+    return [bool(x) for x in conn.execute(select(case((dirty, 1), else_=0)).order_by(w.c.pk.desc())).scalars()]

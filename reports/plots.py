@@ -1,0 +1,196 @@
+"""The report's figures, drawn with matplotlib's Agg canvas from the report dict alone.
+
+No pyplot (no global state, safe in threads); every figure is a PNG (no metadata, so no URL is
+written into it) returned as bytes; ``data_uri`` turns one into an ``<img src>`` value.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from harness.models import BLAST_DIMENSIONS, SEVERITIES
+
+DPI = 100
+SEVERITY_COLOURS = {"low": "#9ecae1", "medium": "#fdae6b", "high": "#e6550d", "critical": "#a50f15"}
+TRACK_COLOURS = ("#1f77b4", "#9467bd", "#2ca02c", "#8c564b", "#17becf", "#7f7f7f")
+STAGE_COLOURS = {"sandbox": "#f2f2f2", "suggest": "#e5f0fa", "approve": "#fdf1e0", "autonomous": "#e8f5e9"}
+BASIS_COLOURS = {"potential": "#fdae6b", "realised": "#d62728"}
+MAX_TRACKS = 6
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _new(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None}, facecolor="white")
+    return buf.getvalue()
+
+
+def _text(value: Any) -> str:
+    """Labels come from the ledger: keep matplotlib from reading ``$…$`` as mathtext."""
+    return str(value).replace("$", r"\$")
+
+
+def rate_figure(section: dict[str, Any]) -> bytes | None:
+    """Rolling mistake rate per agent version, its confidence band, the gate's threshold, stage spans."""
+    s = section["mistake_rate_series"]
+    tracks = [t for t in s["tracks"] if t["points"]][:MAX_TRACKS]
+    if not tracks:
+        return None
+    fig = _new(8.6, 3.4)
+    ax = fig.add_subplot()
+    seen_stages = set()
+    for span in s["stage_spans"]:
+        label = None if span["stage"] in seen_stages else f"runs at {span['stage']}"
+        seen_stages.add(span["stage"])
+        ax.axvspan(span["from_run"] - 0.5, span["to_run"] + 0.5, color=STAGE_COLOURS.get(span["stage"], "#eeeeee"),
+                   zorder=0, label=label, lw=0)
+    top = 0.0
+    for i, t in enumerate(tracks):
+        colour = TRACK_COLOURS[i % len(TRACK_COLOURS)]
+        xs = [p["run_index"] for p in t["points"]]
+        rate = [p["rate"] for p in t["points"]]
+        lo = [p["lower"] for p in t["points"]]
+        hi = [p["upper"] for p in t["points"]]
+        top = max(top, max(hi))
+        label = _text(f"{t['agent']}@{t['agent_version']} (rolling {t['window_runs']} runs)")
+        if len(xs) == 1:
+            ax.errorbar(xs, rate, yerr=[[rate[0] - lo[0]], [hi[0] - rate[0]]], fmt="o", color=colour, label=label,
+                        capsize=4, zorder=3)
+        else:
+            ax.fill_between(xs, lo, hi, color=colour, alpha=0.18, lw=0, zorder=2)
+            ax.plot(xs, rate, color=colour, lw=1.6, label=label, zorder=3)
+    threshold = s.get("threshold")
+    if threshold is not None:
+        ax.axhline(threshold, color="#c62828", ls="--", lw=1.3, zorder=4,
+                   label=_text(f"{s['threshold_label']}: upper bound ≤ {threshold:.1%}"))
+        top = max(top, threshold)
+    ax.set_ylim(0, min(1.0, max(0.02, top * 1.15)))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("run (oldest first)")
+    ax.set_ylabel("runs with a mistake")
+    ax.set_title(f"Mistake rate, {s['confidence']:.0%} Clopper-Pearson band", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right", framealpha=0.9)
+    return _png(fig)
+
+
+def blast_figure(section: dict[str, Any]) -> bytes | None:
+    """Per dimension: how many runs reached each value, potential next to realised (log scale)."""
+    dims = section["blast_radius"]["dimensions"]
+    if not section["totals"]["runs"]:
+        return None
+    fig = _new(11, 2.9)
+    axes = fig.subplots(1, len(BLAST_DIMENSIONS))
+    for ax, dim in zip(axes, BLAST_DIMENSIONS):
+        bins = dims[dim]["histogram"]
+        xs = range(len(bins))
+        width = 0.4
+        ax.bar([x - width / 2 for x in xs], [max(b["potential"], 0) for b in bins], width,
+               color=BASIS_COLOURS["potential"], label="potential")
+        ax.bar([x + width / 2 for x in xs], [max(b["realised"], 0) for b in bins], width,
+               color=BASIS_COLOURS["realised"], label="realised")
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=0.7)
+        step = max(1, len(bins) // 6)
+        ax.set_xticks(list(xs)[::step], [b["label"] for b in bins][::step], fontsize=7, rotation=30)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.set_title(dim.replace("_", " "), fontsize=9)
+    axes[0].set_ylabel("runs", fontsize=8)
+    axes[-1].legend(fontsize=7)
+    return _png(fig)
+
+
+def stages_figure(section: dict[str, Any]) -> bytes | None:
+    """Per dimension and stage: potential vs realised totals (what the stage contained)."""
+    stages = section["blast_radius"]["by_stage"]
+    if not stages or not any(s["potential"][d] or s["realised"][d] for s in stages for d in BLAST_DIMENSIONS):
+        return None
+    fig = _new(11, 2.7)
+    axes = fig.subplots(1, len(BLAST_DIMENSIONS))
+    names = [s["stage"] for s in stages]
+    for ax, dim in zip(axes, BLAST_DIMENSIONS):
+        xs = range(len(stages))
+        ax.bar([x - 0.2 for x in xs], [s["potential"][dim] for s in stages], 0.4, color=BASIS_COLOURS["potential"],
+               label="potential")
+        ax.bar([x + 0.2 for x in xs], [s["realised"][dim] for s in stages], 0.4, color=BASIS_COLOURS["realised"],
+               label="realised")
+        ax.set_xticks(list(xs), names, fontsize=7, rotation=20)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.set_title(dim.replace("_", " "), fontsize=9)
+    axes[-1].legend(fontsize=7)
+    return _png(fig)
+
+
+def mistakes_figure(mistakes: dict[str, Any]) -> bytes | None:
+    """Mistakes by type, stacked by severity."""
+    rows = mistakes["by_type_severity"]
+    if not rows:
+        return None
+    fig = _new(7.5, 0.45 * len(rows) + 1.1)
+    ax = fig.add_subplot()
+    labels = [_text(r["type"]) for r in rows][::-1]
+    left = [0] * len(rows)
+    for sev in SEVERITIES:
+        values = [r[sev] for r in rows][::-1]
+        ax.barh(labels, values, left=left, color=SEVERITY_COLOURS[sev], label=sev)
+        left = [a + b for a, b in zip(left, values)]
+    ax.set_xlabel("mistakes")
+    ax.tick_params(labelsize=8)
+    ax.legend(fontsize=7, ncols=4, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    return _png(fig)
+
+
+def overview_figure(report: dict[str, Any]) -> bytes | None:
+    """Per workflow: mistake rate and its upper bound against the next gate's threshold."""
+    rows = [w for w in report["overall"]["workflows"] if w["mistake_rate"] is not None]
+    if not rows:
+        return None
+    fig = _new(8.6, 0.5 * len(rows) + 1.3)
+    ax = fig.add_subplot()
+    ys = list(range(len(rows)))[::-1]
+    for y, w in zip(ys, rows):
+        ax.plot([w["mistake_rate"], w["upper_bound"]], [y, y], color="#1f77b4", lw=3, solid_capstyle="butt")
+        ax.plot([w["mistake_rate"]], [y], "o", color="#1f77b4")
+        if w["threshold"] is not None:
+            ax.plot([w["threshold"]], [y], marker="|", ms=18, mew=2.5, color="#c62828")
+    ax.set_yticks(ys, [_text(w["workflow"]) for w in rows], fontsize=8)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlim(left=0)
+    ax.set_xlabel("mistake rate: dot = measured, bar end = upper bound, red mark = next gate's threshold",
+                  fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    return _png(fig)
+
+
+def all_figures(report: dict[str, Any]) -> dict[str, bytes]:
+    """Every figure of the report by key (``overview``, ``overall-mistakes``, ``<i>-rate`` …)."""
+    out: dict[str, bytes] = {}
+
+    def put(key: str, png: bytes | None) -> None:
+        if png is not None:
+            out[key] = png
+
+    put("overview", overview_figure(report))
+    put("overall-mistakes", mistakes_figure(report["overall"]["mistakes"]))
+    for i, section in enumerate(report["workflows"]):
+        put(f"{i}-rate", rate_figure(section))
+        put(f"{i}-blast", blast_figure(section))
+        put(f"{i}-stages", stages_figure(section))
+        put(f"{i}-mistakes", mistakes_figure(section["mistakes"]))
+    return out
