@@ -100,7 +100,10 @@ def label_changes(scenario: Scenario, changes: Iterable[Change]) -> tuple[list[L
         if hit is None:
             still.append(spec)
         else:
-            labels[hit] = Labelled(todo[hit], "wrong_value", spec, _failed_fields(spec, todo[hit]))
+            failed = _failed_fields(spec, todo[hit])
+            # a new record's target is one of its fields (a note's ``entity``): wrong there is wrong target
+            label = "wrong_target" if any(f.startswith("entity ") for f in failed) else "wrong_value"
+            labels[hit] = Labelled(todo[hit], label, spec, failed)
     # 3. the same kind of change on another record or to other recipients
     for spec in still:
         hit = None
@@ -273,6 +276,9 @@ def find_mistakes(scenario: Scenario, labelled: list[Labelled], missing: list[Ch
             add("invalid_call", f"tool:{call.tool}", call.message or "invalid call")
         elif call.error == "not_found":
             add("hallucinated_entity", _call_entity(call), call.message or "no such record")
+        elif call.error == "permission_denied":
+            add("policy_violation", _call_entity(call),
+                f"tried {call.tool} where the organisation forbids it (refused: {call.message})")
     return mistakes
 
 

@@ -107,7 +107,10 @@ def _apply(kind: str, plan: list, rng: random.Random, tools: Toolbox, injected: 
         if changed is None:
             return plan, _extra_irreversible(rng, tools)
         return plan[:i] + [(tool, changed, why)] + plan[i + 1:], []
+    if kind == "wrong_value" and all(plan[i][0] in ("files_delete", "crm_delete_record") for i in writes):
+        kind = "wrong_target"  # a delete has no value to get wrong, only a target
     if kind == "wrong_value":
+        writes = [i for i in writes if plan[i][0] not in ("files_delete", "crm_delete_record")]
         i = rng.choice(writes)
         tool, args, why = plan[i]
         return plan[:i] + [(tool, _revalue(tool, dict(args), rng), why)] + plan[i + 1:], []

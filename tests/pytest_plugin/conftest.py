@@ -11,6 +11,18 @@ from pathlib import Path
 
 import pytest
 
+# pytester's in-process runs (runpytest) forget every module first imported inside them, and the
+# libyaml C extension does not survive being imported twice: import what the plugin uses up front.
+import harness.agents  # noqa: F401,E402
+import harness.audit  # noqa: F401,E402
+import harness.ledger  # noqa: F401,E402
+import harness.plans  # noqa: F401,E402
+import harness.policy  # noqa: F401,E402
+import harness.promotion  # noqa: F401,E402
+import harness.runner  # noqa: F401,E402
+import harness.scenario  # noqa: F401,E402
+import harness.validate  # noqa: F401,E402
+
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 
