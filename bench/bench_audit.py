@@ -4,9 +4,10 @@ A tool call produces a group of four events (tool_call, gateway_decision, tool_r
 about 1 KB of JSON). This measures, per group, ``append`` ×4 plus the amortised ``flush`` (hashing,
 chaining, writing; every 256 events and at ``close``), with and without an HMAC key, against
 ``NullAuditLog`` (auditing off) doing the same appends. Compare the overhead with the cost of a
-tool call through the toolbox (~10–30 µs): the target is overhead < 1× that cost (total < 2×).
+tool call through the toolbox (~10–30 µs): the target is overhead < 1× that cost (total < 2×). The figure includes each log's
+file creation and close, amortised over ``--groups`` calls.
 
-    python bench/bench_audit.py [--groups 20000] [--repeat 7] [--json]
+    python bench/bench_audit.py [--groups 2000] [--repeat 25] [--json]
 """
 
 from __future__ import annotations
@@ -21,20 +22,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.audit import AuditLog, NullAuditLog, verify_log  # noqa: E402
+from harness.audit import AuditLog, NullAuditLog, verify_log
 
 
 def group(log, i: int) -> None:
     """What the gateway appends for one write call (same shapes as harness/gateway.py)."""
-    before = {"id": "deal-acme-west-renewal", "account_id": "acme-west", "name": "ACME West renewal",
-              "amount": 48000.0, "stage": "negotiation", "discount_pct": 10, "owner": "sam@example.com",
-              "close_date": "2025-03-31"}
-    after = dict(before, discount_pct=25)
+    before = {"id": "west-renewal", "account_id": "acme-west", "amount": 48000.0,
+              "stage": "negotiation", "discount_pct": 10.0, "owner": "sam@example.com"}
+    after = dict(before, discount_pct=25.0)
     log.append("tool_call", {"call_id": i, "tool": "crm_update_deal",
-                             "args": {"deal_id": "deal-acme-west-renewal", "discount_pct": 25,
-                                      "note": "Customer asked for 25% on renewal, see thread 4411"},
-                             "rationale": "The customer explicitly requested a 25% discount in their last "
-                                          "email; the renewal is at risk."})
+                             "args": {"id": "west-renewal", "discount_pct": 25},
+                             "rationale": "The customer asked for 25% in their last email."})
     log.append("gateway_decision", {"call_id": i, "decision": "allowed",
                                     "reason": "stage autonomous: writes apply directly"})
     log.append("tool_result", {"call_id": i, "ok": True, "result": after})
@@ -61,8 +59,8 @@ def run_once(kind: str, groups: int, folder: Path, n: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--groups", type=int, default=20000, help="tool-call groups per repeat")
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--groups", type=int, default=2000, help="tool-call groups per repeat (one log each)")
+    parser.add_argument("--repeat", type=int, default=25)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
 
@@ -76,6 +74,8 @@ def main() -> None:
             results[kind] = {"min_us": min(per), "median_us": statistics.median(per)}
         sample = folder / "plain-0.jsonl"
         size = sample.stat().st_size
+        payload_size = sum(len(json.dumps(e["payload"], separators=(",", ":"))) for e in
+                           (json.loads(x) for x in sample.read_bytes().splitlines()[1:5]))
         t0 = time.perf_counter()
         report = verify_log(sample)
         verify_us = (time.perf_counter() - t0) / args.groups * 1e6
@@ -87,27 +87,31 @@ def main() -> None:
         "groups": args.groups,
         "repeat": args.repeat,
         "bytes_per_group": round(bytes_per_group),
+        "payload_bytes_per_group": payload_size,
         "null_us_per_group": round(null, 2),
         "audit_us_per_group": round(results["plain"]["median_us"], 2),
         "audit_hmac_us_per_group": round(results["hmac"]["median_us"], 2),
         "overhead_us_per_group": round(results["plain"]["median_us"] - null, 2),
         "overhead_hmac_us_per_group": round(results["hmac"]["median_us"] - null, 2),
         "best_audit_us_per_group": round(results["plain"]["min_us"], 2),
+        "best_overhead_us_per_group": round(results["plain"]["min_us"] - results["null"]["min_us"], 2),
         "verify_us_per_group": round(verify_us, 2),
     }
     if args.json:
         print(json.dumps(summary, indent=2))
         return
-    print(f"audit log cost per tool call (4 events, {bytes_per_group:.0f} bytes on disk; "
-          f"{args.groups} calls × {args.repeat} repeats, median)")
+    print(f"audit log cost per tool call (4 events: {payload_size} bytes of payload, {bytes_per_group:.0f} "
+          f"bytes on disk; {args.groups} calls per log × {args.repeat} logs; median, best in brackets)")
     print(f"  auditing off (NullAuditLog)   {null:8.2f} µs  (building the payloads + 4 no-op appends)")
     print(f"  AuditLog                      {summary['audit_us_per_group']:8.2f} µs  "
           f"(best {summary['best_audit_us_per_group']:.2f})")
-    print(f"  AuditLog with HMAC key        {summary['audit_hmac_us_per_group']:8.2f} µs")
+    print(f"  AuditLog with HMAC key        {summary['audit_hmac_us_per_group']:8.2f} µs  "
+          f"(best {results['hmac']['min_us']:.2f})")
     print(f"  verify (for reference)        {verify_us:8.2f} µs per call")
     print()
-    print(f"AUDIT OVERHEAD PER TOOL CALL: {summary['overhead_us_per_group']:.1f} µs "
-          f"({summary['overhead_hmac_us_per_group']:.1f} µs with HMAC)")
+    print(f"AUDIT OVERHEAD PER TOOL CALL: {summary['overhead_us_per_group']:.1f} µs median, "
+          f"{summary['best_overhead_us_per_group']:.1f} µs best "
+          f"({summary['overhead_hmac_us_per_group']:.1f} µs median with HMAC)")
     print("Compare with the cost of one toolbox call (target: overhead below it, i.e. total < 2x).")
 
 

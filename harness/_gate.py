@@ -39,8 +39,8 @@ def evaluate(conn: Connection, gate: Gate, wf: WorkflowPolicy, workflow: str, st
     window = window_for(gate, wf, workflow, agent, agent_version, now)
     s = evidence.summary(conn, window, gate.blast_radius.judged_on if gate.blast_radius else "potential")
     n, k = s["runs"], s["with_mistake"]
-    crit = [_criterion("min_runs", gate.min_runs, n, n >= gate.min_runs,
-                       f"{n} runs in the window ({s['infra_errors']} harness/environment errors not counted)")]
+    left_out = f"; {s['infra_errors']} broken by the harness/environment left out" if s["infra_errors"] else ""
+    crit = [_criterion("min_runs", gate.min_runs, n, n >= gate.min_runs, f"{n} runs in the window{left_out}")]
     if gate.max_mistake_rate is not None:
         ub = upper_bound(k, n, gate.confidence, gate.method)
         raw = f"{k / n:.1%}" if n else "n/a"
@@ -51,8 +51,8 @@ def evaluate(conn: Connection, gate: Gate, wf: WorkflowPolicy, workflow: str, st
             f"{k} of {n} runs with a mistake ({counted}, or an agent error); raw {raw}; "
             f"{gate.confidence:.0%} upper bound {ub:.2%} ({gate.method}) vs {gate.max_mistake_rate:.2%}"))
     crit.append(_criterion("max_errors", gate.max_errors, s["infra_errors"], s["infra_errors"] <= gate.max_errors,
-                           f"{s['infra_errors']} runs broken by the harness or environment (not agent mistakes; "
-                           "fix and re-run them)"))
+                           f"{s['infra_errors']} runs broken by the harness or environment (not agent "
+                           "mistakes, but they block promotion: fix and re-run)"))
     if gate.max_severity is not None:
         worst = None if s["worst_severity"] is None else SEVERITIES[s["worst_severity"]]
         ok = worst is None or SEVERITIES.index(worst) <= SEVERITIES.index(gate.max_severity)
@@ -138,10 +138,10 @@ def signoff_criterion(rule: Signoffs, signers: list[dict[str, Any]]) -> dict[str
     covered = set().union(*people.values()) if people else set()
     missing_roles = [r for r in rule.roles if r not in covered]
     met = len(people) >= rule.count and not missing_roles
-    need = f"{rule.count} sign-off{'s' if rule.count > 1 else ''}" + (
-        f" covering {', '.join(rule.roles)}" if rule.roles else "")
+    need = f"{rule.count}" + (f" ({', '.join(rule.roles)})" if rule.roles else "")
     have = ", ".join(sorted(people)) or "none"
-    detail = f"needs {need}; signed: {have}"
-    if missing_roles:
+    detail = f"needs {rule.count} sign-off{'s' if rule.count > 1 else ''}" + (
+        f" covering {', '.join(rule.roles)}" if rule.roles else "") + f"; signed: {have}"
+    if missing_roles and people:
         detail += f"; no sign-off yet from: {', '.join(missing_roles)}"
     return _criterion("signoffs", need, len(people), met, detail)

@@ -328,7 +328,6 @@ class AuditLog:
         self.flush_every = max(1, int(flush_every))
         self.fsync = fsync
         self._run_id_json = json.dumps(_clean_str(run_id), ensure_ascii=False).encode("utf-8")
-        self._hmac_base = _hmac.new(self.key, digestmod=hashlib.sha256) if self.key else None
         self._pending: list[tuple[bytes, float, bytes]] = []  # (type as JSON, time, payload bytes)
         self._sealed: list[bytes] = []  # lines hashed but not yet written
         self._seq = 0  # seq of the next event to seal
@@ -367,7 +366,7 @@ class AuditLog:
         return log
 
     # -- writing ---------------------------------------------------------------------------------
-    def append(self, type: str, payload: dict) -> None:  # noqa: A002 - the documented name
+    def append(self, type: str, payload: dict) -> None:
         """Record one event. Cheap: the payload is encoded now, hashed and written at ``flush``."""
         tj = _APPENDABLE.get(type)
         if tj is None:
@@ -403,25 +402,27 @@ class AuditLog:
         seq = self._seq
         run_id = self._run_id_json
         sealed = self._sealed
-        base = self._hmac_base
+        key = self.key
+        hmac_digest = _hmac.digest
         sha256 = hashlib.sha256
+        append = sealed.append
         last_sec, stamp = -1, b""
         for tj, t_ns, payload in batch:
-            sec, us = divmod(t_ns // 1000, 1_000_000)
+            us = t_ns // 1000
+            sec = us // 1_000_000
             if sec != last_sec:
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)).encode("ascii")
                 last_sec = sec
-            body = b'{"payload":%s,"prev":"%s","run_id":%s,"seq":%d,"time":"%s.%06dZ","type":%s}' % (
-                payload, prev, run_id, seq, stamp, us, tj)
-            digest = sha256(body).hexdigest().encode("ascii")
-            if base is None:
-                sealed.append(b'{"hash":"%s",%s\n' % (digest, memoryview(body)[1:]))
+            # the record without its leading "{"; fields in sorted order, as json.dumps(sort_keys=True)
+            tail = b'"payload":%s,"prev":"%s","run_id":%s,"seq":%d,"time":"%s.%06dZ","type":%s}' % (
+                payload, prev, run_id, seq, stamp, us % 1_000_000, tj)
+            body = b"{" + tail
+            prev = sha256(body).hexdigest().encode("ascii")
+            if key is None:
+                append(b'{"hash":"%s",%s\n' % (prev, tail))
             else:
-                mac = base.copy()
-                mac.update(body)
-                sealed.append(b'{"hash":"%s","hmac":"%s",%s\n' % (
-                    digest, mac.hexdigest().encode("ascii"), memoryview(body)[1:]))
-            prev = digest
+                mac = hmac_digest(key, body, "sha256").hex().encode("ascii")
+                append(b'{"hash":"%s","hmac":"%s",%s\n' % (prev, mac, tail))
             seq += 1
         self._seq = seq
         self._head = prev.decode("ascii")
@@ -519,7 +520,7 @@ class NullAuditLog:
         self.run_id = run_id
         self._closed = False
 
-    def append(self, type: str, payload: dict) -> None:  # noqa: A002
+    def append(self, type: str, payload: dict) -> None:
         return None
 
     def flush(self) -> None:

@@ -21,6 +21,8 @@ from harness.audit._log import FIELDS, GENESIS, TERMINAL_TYPES, AuditLogError, c
 from harness.errors import NotFoundError
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_PREFIX = len('{"hash":"' + "0" * 64 + '",')
+_PREFIX_SIGNED = _PREFIX + len('"hmac":"' + "0" * 64 + '",')
 
 
 def short(h: str | None, n: int = 12) -> str:
@@ -60,11 +62,6 @@ class VerifyReport:
         if self.first_bad_seq is None:
             return f"TAMPERED: {self.reason}"
         return f"TAMPERED: event #{self.first_bad_seq} (line {self.line}): {self.reason}"
-
-
-def _hash(record: dict) -> str:
-    body = {k: v for k, v in record.items() if k != "hash" and k != "hmac"}
-    return hashlib.sha256(canonical_bytes(body)).hexdigest()
 
 
 def _check_fields(rec: object) -> str | None:
@@ -147,7 +144,9 @@ def verify_bytes(data: bytes, key: bytes | None = None, expected_head: str | Non
                               "were removed")
             return bad(i, f"prev does not match the hash of event #{i - 1}: an event was removed, "
                           "inserted or changed before this one")
-        digest = _hash(rec)
+        # the line is canonical, so the event without hash/hmac is the line without that prefix
+        body = b"{" + raw[_PREFIX_SIGNED if "hmac" in rec else _PREFIX:]
+        digest = hashlib.sha256(body).hexdigest()
         if digest != rec["hash"]:
             return bad(i, "hash does not match the event's content: the event was edited")
         has_mac = "hmac" in rec
@@ -159,8 +158,7 @@ def verify_bytes(data: bytes, key: bytes | None = None, expected_head: str | Non
             if not has_mac:
                 return bad(i, "the event is not signed (no hmac) but a key was given: the log was "
                               "written without the key, or rewritten without it")
-            body = {k: v for k, v in rec.items() if k != "hash" and k != "hmac"}
-            mac = _hmac.new(key, canonical_bytes(body), hashlib.sha256).hexdigest()
+            mac = _hmac.digest(key, body, "sha256").hex()
             if not _hmac.compare_digest(mac, rec["hmac"]):
                 return bad(i, "hmac does not match: the event was rewritten by someone without the key "
                               "(or the key is not the one it was written with)")

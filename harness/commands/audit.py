@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,15 +20,15 @@ app = typer.Typer(
 RefArg = Annotated[str, typer.Argument(
     metavar="PATH|RUN_ID",
     help="A run's .jsonl audit log, its run id, or a unique prefix of the run id.", show_default=False)]
-KeyEnvOpt = Annotated[Optional[str], typer.Option(
+KeyEnvOpt = Annotated[str | None, typer.Option(
     "--key-env", metavar="NAME",
     help="Environment variable holding the HMAC key the log was signed with "
          "(default: HARNESS_AUDIT_KEY, when it is set).", show_default=False)]
-DirOpt = Annotated[Optional[list[Path]], typer.Option(
+DirOpt = Annotated[list[Path] | None, typer.Option(
     "--dir", metavar="DIR",
     help="Another folder to look for run ids in (e.g. a `harness run --out DIR` folder); repeatable.",
     show_default=False)]
-HeadOpt = Annotated[Optional[str], typer.Option(
+HeadOpt = Annotated[str | None, typer.Option(
     "--expected-head", metavar="HASH",
     help="The head hash recorded for the run (by default the ledger's, when it knows the run).",
     show_default=False)]

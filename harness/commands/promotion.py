@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from harness.errors import HarnessError
 
@@ -55,7 +55,7 @@ def status_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflow
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
         return
-    console = Console()
+    console = Console(highlight=False)
     for entry in report:
         _print_status(console, entry)
 
@@ -63,7 +63,7 @@ def status_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflow
 def _print_status(console: Console, entry: dict[str, Any]) -> None:
     head = f"[bold]{entry['workflow']}[/]  stage: [cyan]{entry['stage']}[/]"
     if entry["granted_to"]:
-        head += f" (granted to {entry['granted_to']} at {entry['entered_at']})"
+        head += f" (granted to {entry['granted_to']} at {entry['entered_at'][:19].replace('T', ' ')}Z)"
     if entry["owner"]:
         head += f"  owner: {entry['owner']}"
     if entry["next_stage"]:
@@ -85,17 +85,15 @@ def _print_status(console: Console, entry: dict[str, Any]) -> None:
             continue
         sign = gate["signoffs"]
         if gate["ready"]:
-            verdict = f"[green]READY[/] for {gate['stage']}" + ("" if sign["met"] else f" ({sign['detail']})")
+            verdict = f"[green]READY[/] for {gate['stage']}" + (
+                "" if sign["met"] else f"; sign-offs needed: {sign['required']}, have {sign['measured']}")
         else:
-            verdict = f"[red]not ready[/] for {gate['stage']} ({len(gate['unmet'])} unmet)"
+            verdict = f"[red]not ready[/] for {gate['stage']}: {len(gate['unmet'])} unmet"
         console.print(f"{label} — {verdict}")
-        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
-        for col in ("criterion", "required", "measured", "ok", "detail"):
-            table.add_column(col, overflow="fold")
         for c in gate["criteria"] + [sign]:
-            ok = "[green]yes[/]" if c["met"] else "[red]no[/]"
-            table.add_row(c["name"], _fmt(c["required"]), _fmt(c["measured"]), ok, c["detail"])
-        console.print(table)
+            ok = "[green]  ok[/]" if c["met"] else "[red]  no[/]"
+            console.print(f"  {ok}  {c['name']:<24} required {_fmt(c['required'])}, measured {_fmt(c['measured'])}")
+            console.print(f"        [dim]{escape(c['detail'])}[/]")
     console.print()
 
 
@@ -170,16 +168,18 @@ def history_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflo
         typer.echo(f"no stage transitions{f' for {workflow}' if workflow else ''} yet "
                    "(every workflow starts at sandbox).")
         return
-    table = Table(show_header=True, header_style="bold")
-    for col in ("workflow", "#", "when", "change", "by", "signed off by", "agent", "reason", "evidence"):
-        table.add_column(col, overflow="fold")
+    console = Console(highlight=False)
     for t in rows:
-        change = f"{t['from_stage']} → {t['to_stage']}" + (" (override)" if t["override"] else "")
-        signed = ", ".join(s["person"] for s in t["signoffs"]) or "—"
-        agent = f"{t['agent']}@{t['agent_version']}" if t["agent"] else "—"
-        table.add_row(t["workflow"], str(t["seq"]), t["created_at"], change, t["actor"], signed, agent,
-                      t["reason"], (t["evidence_digest"] or "—")[:12])
-    Console().print(table)
+        change = f"{t['from_stage']} → {t['to_stage']}" + (" [bold red](override)[/]" if t["override"] else "")
+        signed = ", ".join(s["person"] for s in t["signoffs"])
+        console.print(f"[bold]{t['workflow']}[/] #{t['seq']}  {t['created_at'][:19].replace('T', ' ')}Z  "
+                      f"{change}  by {escape(t['actor'])}" + (f" (signed off: {escape(signed)})" if signed else ""))
+        facts = [f"agent {t['agent']}@{t['agent_version']}" if t["agent"] else None,
+                 f"evidence {t['evidence_digest'][:12]}" if t["evidence_digest"] else None,
+                 f"policy {t['policy_digest'][:12]}" if t["policy_digest"] else None]
+        if any(facts):
+            console.print("    " + " · ".join(f for f in facts if f))
+        console.print(f"    reason: {escape(t['reason'])}")
 
 
 def register(app: typer.Typer) -> None:

@@ -56,20 +56,7 @@ def run_command(
                        reviewer=parse_reviewer(reviewer, catch_rate), audit_dir=audit_folder,
                        audit_key=audit_key())
     store = None if no_ledger else open_ledger(ledger)
-    recorder = _Recorder(store, out_dir)
-    total = len(scenarios) * trials
-    show_progress = not as_json and err.is_terminal
-    with Progress(TextColumn("[bold]running"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, disable=not show_progress, transient=True) as progress:
-        bar = progress.add_task("runs", total=total)
-
-        def on_result(result: RunResult, plan: Any) -> None:
-            recorder.add(result, plan)
-            progress.advance(bar)
-
-        suite = run_suite(scenarios, provider, config, on_result)
-    recorder.flush()
-    demotions = recorder.check_demotions(the_policy, suite.results)
+    suite, demotions = execute(scenarios, provider, config, store, out_dir, progress=not as_json)
     results = suite.results
     if as_json:
         payload = summary_json(results)
@@ -85,6 +72,26 @@ def run_command(
             out.print(f"runs written to {out_dir / 'runs.jsonl'}; audit logs in {audit_folder}")
     if any(r.outcome != "pass" for r in results):
         raise typer.Exit(1)
+
+
+def execute(scenarios: list, provider: Any, config: RunConfig, ledger: Any, out_dir: Path | None = None,
+            progress: bool = True) -> tuple[Any, list[dict]]:
+    """Run the suite, record every result (runs.jsonl, ledger), then check demotion triggers."""
+    recorder = _Recorder(ledger, out_dir)
+    total = len(scenarios) * config.trials
+    with Progress(TextColumn("[bold]running"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, disable=not (progress and err.is_terminal), transient=True) as bar_view:
+        bar = bar_view.add_task("runs", total=total)
+
+        def on_result(result: RunResult, plan: Any) -> None:
+            recorder.add(result, plan)
+            bar_view.advance(bar)
+
+        try:
+            suite = run_suite(scenarios, provider, config, on_result)
+        finally:
+            recorder.flush()
+    return suite, recorder.check_demotions(config.policy, suite.results)
 
 
 class _Recorder:

@@ -37,9 +37,9 @@ def test_explain_tells_the_story(log_path):
     ]:
         assert fact in text, fact
     assert re.search(r"^  #5 +agent called crm_update_deal\(discount_pct=25, id='deal-1'\) "
-                     r"— 'customer asked for 25%'$", text, re.M)
+                     r"— 'customer asked for 25%'$", text, re.MULTILINE)
     # gateway/result/change lines are indented under their call, not numbered
-    assert re.search(r"^ +gateway: blocked", text, re.M)
+    assert re.search(r"^ +gateway: blocked", text, re.MULTILINE)
     change_line = next(x for x in text.splitlines() if "(not applied)" in x)
     assert "amount" not in change_line  # only the fields that changed
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -113,7 +113,7 @@ def test_awkward_payloads_are_converted_and_still_verify(tmp_path):
         node["x"] = {}
         node = node["x"]
     payloads = [
-        {"tuple": (1, 2), "set": {3, 1, 2}, "when": datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        {"tuple": (1, 2), "set": {3, 1, 2}, "when": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
          "path": Path("/tmp/x"), "bytes": b"hi", "raw": b"\xff\x00", "enum": Colour.RED,
          "model": Model(a=1, when=datetime(2025, 1, 1))},
         {"nan": float("nan"), "inf": float("-inf"), "big": 10 ** 5000},
