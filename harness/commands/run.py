@@ -18,7 +18,8 @@ from harness.config import audit_dir, audit_key
 from harness.errors import UsageError
 from harness.models import BLAST_DIMENSIONS, SEVERITIES, STAGES, RunResult
 from harness.plans import parse_reviewer
-from harness.runner import RunConfig, run_suite
+from harness.executors import run_with
+from harness.runner import RunConfig
 from harness.scenario import load_scenarios
 
 RECORD_BATCH = 500
@@ -42,6 +43,10 @@ def run_command(
     ledger: Optional[str] = typer.Option(None, "--ledger", help="Ledger URL (default: .harness/ledger.db)."),
     no_ledger: bool = typer.Option(False, "--no-ledger", help="Do not record the runs."),
     no_audit: bool = typer.Option(False, "--no-audit", help="Do not write audit logs."),
+    executor: str = typer.Option("local", "--executor", help="local (this process) or dask."),
+    dask_address: Optional[str] = typer.Option(None, "--dask-address",
+                                               help="Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                                                    "(default with --executor dask: a local cluster)."),
 ) -> None:
     """Run scenarios against an agent. Exit 0 when every run passed, 1 when any failed or errored."""
     if stage not in STAGES:
@@ -56,7 +61,10 @@ def run_command(
                        reviewer=parse_reviewer(reviewer, catch_rate), audit_dir=audit_folder,
                        audit_key=audit_key())
     store = None if no_ledger else open_ledger(ledger)
-    suite, demotions = execute(scenarios, provider, config, store, out_dir, progress=not as_json)
+    if executor not in ("local", "dask"):
+        raise UsageError(f"unknown executor {executor!r}.", field="--executor", expected="local or dask")
+    suite, demotions = execute(scenarios, provider, config, store, out_dir, progress=not as_json,
+                               executor=executor, address=dask_address)
     results = suite.results
     if as_json:
         payload = summary_json(results)
@@ -75,7 +83,7 @@ def run_command(
 
 
 def execute(scenarios: list, provider: Any, config: RunConfig, ledger: Any, out_dir: Path | None = None,
-            progress: bool = True) -> tuple[Any, list[dict]]:
+            progress: bool = True, executor: str = "local", address: str | None = None) -> tuple[Any, list[dict]]:
     """Run the suite, record every result (runs.jsonl, ledger), then check demotion triggers."""
     recorder = _Recorder(ledger, out_dir)
     total = len(scenarios) * config.trials
@@ -88,7 +96,7 @@ def execute(scenarios: list, provider: Any, config: RunConfig, ledger: Any, out_
             bar_view.advance(bar)
 
         try:
-            suite = run_suite(scenarios, provider, config, on_result)
+            suite = run_with(executor, scenarios, provider, config, on_result, address)
         finally:
             recorder.flush()
     return suite, recorder.check_demotions(config.policy, suite.results)
