@@ -13,8 +13,9 @@ harness when first used).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -171,8 +172,8 @@ class HarnessSession:
         c = self.run_config
         ledger = self.ledger_url or "off (--harness-no-ledger)"
         audit = str(self.audit_dir) if self.audit_dir is not None else "off (--harness-no-audit)"
-        return [f"harness: agent {self.provider.name} {self.provider.version}, stage {c.stage}, "
-                f"{self.trials} trial(s) per scenario, seed {c.seed}",
+        return [(f"harness: agent {self.provider.name} {self.provider.version}, stage {c.stage}, "
+                 f"{self.trials} trial(s) per scenario, seed {c.seed}"),
                 f"harness: ledger {ledger}; audit logs {audit}"]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -389,8 +390,8 @@ def explain(result: RunResult) -> str:
 
     lines = [f"{result.scenario} [t{result.trial}]: {result.outcome.upper()}",
              f"  workflow {result.workflow}, tier {result.tier}, file {result.scenario_path}",
-             f"  agent {result.agent} {result.agent_version} at stage {result.stage}, run seed {result.seed}, "
-             f"{result.tool_calls} tool call(s), {result.blocked_calls} blocked"]
+             (f"  agent {result.agent} {result.agent_version} at stage {result.stage}, run seed {result.seed}, "
+              f"{result.tool_calls} tool call(s), {result.blocked_calls} blocked")]
     if result.error is not None:
         lines.append(f"error ({result.error.cause}): {result.error.message}")
         if result.error.cause == "harness":

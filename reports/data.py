@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, and_, case, func, literal, or_, select, type_coerce
+from pandas.api.types import union_categoricals
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.engine import make_url
 
 from harness import promotion
@@ -29,7 +30,7 @@ from harness.ledger._schema import POTENTIAL, REALISED, SEVERITY_COLUMNS, mistak
 from harness.ledger._time import iso, utcnow
 from harness.models import BLAST_DIMENSIONS, MISTAKE_TYPES, SEVERITIES
 from harness.policy import Gate, Policy
-from harness.stats import interval, upper_bound
+from harness.stats import upper_bound
 
 SCHEMA = "harness.trust-report/1"
 INFRA_CAUSES = evidence.INFRA_CAUSES
@@ -156,15 +157,19 @@ def build_report(ledger: Ledger, policy: Policy, *, workflows: list[str] | None 
     counted = {wf: tuple(g[1].count_severities) if g else SEVERITIES for wf, g in gates.items()}
 
     with ledger.read() as conn:
-        groups = _grouped_runs(conn, scope, counted)
-        mistake_groups = _grouped_mistakes(conn, scope)
-        distributions = {(basis, dim): _value_counts(conn, scope, basis, dim)
-                         for basis in BASES for dim in BLAST_DIMENSIONS}
-        listed_bad = _bad_runs(conn, scope)
-        listed_worst = {dim: _worst_runs(conn, scope, dim) for dim in BLAST_DIMENSIONS}
-        run_details = _run_details(conn, set(listed_bad["pk"]).union(*(set(d["pk"]) for d in listed_worst.values())))
+        frame = _read_runs(conn, scope, counted)
+        blast = _read_blast(conn, scope)
+        mistake_groups = _read_mistakes(conn, frame)
         plan_groups = _grouped_plans(conn, scope)
-        series = {wf: _series(conn, scope, wf, counted[wf]) for wf in scope.workflows}
+        groups = _grouped_runs(frame, blast)
+        distributions = {(basis, dim): _value_counts(frame, blast, basis, dim)
+                         for basis in BASES for dim in BLAST_DIMENSIONS}
+        listed_bad = _bad_runs(frame)
+        listed_worst = {dim: _worst_runs(frame, blast, dim) for dim in BLAST_DIMENSIONS}
+        wanted = set(listed_bad["pk"]).union(*(set(d["pk"]) for d in listed_worst.values()))
+        run_details = _run_details(conn, wanted)
+    series = {wf: _series(frame, wf) for wf in scope.workflows}
+    del frame, blast
 
     report_workflows = []
     for wf in scope.workflows:
@@ -223,7 +228,7 @@ def _threshold_gate(policy: Policy, workflow: str, stage: str) -> tuple[str, Gat
     return None
 
 
-# -- queries --------------------------------------------------------------------------------------------
+# -- reading the ledger ---------------------------------------------------------------------------------
 def _severity_sum(severities) -> Any:
     cols = [runs.c[SEVERITY_COLUMNS[s]] for s in severities]
     return sum(cols[1:], cols[0])
@@ -238,95 +243,207 @@ def _counted_mistakes(counted: dict[str, tuple[str, ...]]):
     return case(*((runs.c.workflow == wf, _severity_sum(sev)) for wf, sev in special), else_=default)
 
 
-def _flags(counted: dict[str, tuple[str, ...]]):
+DIRTY, INFRA, AGENT_ERROR = 1, 2, 4
+"""Bits of a run's ``flags``: counted run with a mistake (or agent error); harness/environment error;
+agent error."""
+
+
+def _flags_column(counted: dict[str, tuple[str, ...]]):
     infra = func.coalesce(runs.c.error_cause, literal("none")).in_(INFRA_CAUSES)
     dirty = and_(~infra, or_(_counted_mistakes(counted) > 0, runs.c.error_cause == "agent"))
-    return infra, dirty
+    return (case((dirty, DIRTY), else_=0) + case((infra, INFRA), else_=0)
+            + case((runs.c.error_cause == "agent", AGENT_ERROR), else_=0)).label("flags")
 
 
-def _count(cond) -> Any:
-    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+def _stream(conn, stmt, size: int = CHUNK):
+    """The rows of ``stmt`` as lists of plain tuples, ``size`` at a time.
+
+    On SQLite and PostgreSQL this reads through the driver's own cursor (a server-side one on
+    PostgreSQL): SQLAlchemy's Row objects cost two to three times as much for a million rows.
+    """
+    dialect = conn.dialect
+    if dialect.name not in ("sqlite", "postgresql"):  # pragma: no cover - any other database
+        result = conn.execution_options(stream_results=True, yield_per=size).execute(stmt)
+        for part in result.partitions(size):
+            yield [tuple(r) for r in part]
+        return
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    params = dict(compiled.params)
+    for name, bind in compiled.binds.items():
+        if name in params and params[name] is not None:
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                params[name] = process(params[name])
+    args = tuple(params[k] for k in compiled.positiontup) if compiled.positional else params
+    raw = conn.connection.driver_connection
+    cursor = raw.cursor(name="harness_report") if dialect.name == "postgresql" else raw.cursor()
+    try:
+        cursor.execute(str(compiled), args)
+        while True:
+            rows = cursor.fetchmany(size)
+            if not rows:
+                break
+            yield rows
+    finally:
+        cursor.close()
 
 
-GROUP_KEYS = ("workflow", "agent", "agent_version", "stage", "scenario", "outcome")
+def _frame(chunks, names: list[str], categorical: tuple[str, ...], dtypes: dict[str, str]) -> pd.DataFrame:
+    """Chunks of tuples → one DataFrame: strings as categoricals, numbers in small dtypes."""
+    parts = []
+    for rows in chunks:
+        df = pd.DataFrame.from_records(rows, columns=names)
+        for n in categorical:
+            df[n] = df[n].astype("category")
+        if "started_at" in names:
+            df["started_at"] = _timestamps(df["started_at"])
+        parts.append(df.astype(dtypes))
+    if not parts:
+        empty = {n: pd.Series(dtype="category" if n in categorical else dtypes.get(n, "object")) for n in names}
+        if "started_at" in names:
+            empty["started_at"] = pd.Series(dtype="datetime64[us]")
+        return pd.DataFrame(empty)
+    if len(parts) == 1:
+        return parts[0]
+    return pd.DataFrame({n: (pd.Series(union_categoricals([p[n] for p in parts])) if n in categorical
+                             else pd.concat([p[n] for p in parts], ignore_index=True)) for n in names})
 
 
-def _grouped_runs(conn, scope: Scope, counted) -> pd.DataFrame:
-    """One grouped scan: counts, flags, severities and blast radius per (workflow, agent, version, stage,
-    scenario, outcome). Every other run-level table is a roll-up of this one."""
-    infra, dirty = _flags(counted)
-    cols = [runs.c[k] for k in GROUP_KEYS] + [
-        func.count().label("runs"), _count(infra).label("infra_errors"), _count(dirty).label("with_mistake"),
-        _count(runs.c.error_cause == "agent").label("agent_errors"),
-        func.coalesce(func.sum(runs.c.mistakes), 0).label("mistakes"),
-        func.max(runs.c.worst_severity).label("worst"),
-        func.min(runs.c.started_at).label("first_started"), func.max(runs.c.started_at).label("last_started")]
-    for basis in BASES:
-        for dim, col in _BASIS_COLUMNS[basis].items():
-            c = runs.c[col]
-            cols += [func.coalesce(func.sum(c), 0).label(f"{basis}.{dim}.total"),
-                     func.coalesce(func.max(c), 0).label(f"{basis}.{dim}.max"),
-                     _count(c > 0).label(f"{basis}.{dim}.nonzero")]
-    stmt = select(*cols).where(*scope.run_conditions()).group_by(*(runs.c[k] for k in GROUP_KEYS))
-    rows = conn.execute(stmt).all()
-    names = [c.name for c in stmt.selected_columns]
-    df = pd.DataFrame.from_records(rows, columns=names)
-    for n in names:
-        if n in GROUP_KEYS or n in ("first_started", "last_started"):
+def _timestamps(col: pd.Series) -> pd.Series:
+    """SQLite hands back text, PostgreSQL datetimes: either way naive UTC datetime64."""
+    out = pd.to_datetime(col, format="ISO8601", utc=True)
+    return out.dt.tz_localize(None).astype("datetime64[us]")
+
+
+RUN_KEYS = ("workflow", "agent", "agent_version", "stage", "scenario", "outcome")
+
+
+def _read_runs(conn, scope: Scope, counted) -> pd.DataFrame:
+    """Every run in scope, oldest first: keys as categoricals, flags and severity as int8 (~30 bytes a run)."""
+    stmt = (select(runs.c.pk, *(runs.c[k] for k in RUN_KEYS), _flags_column(counted),
+                   func.coalesce(runs.c.worst_severity, -1).label("worst"), runs.c.mistakes, runs.c.started_at)
+            .where(*scope.run_conditions()).order_by(runs.c.pk))
+    names = ["pk", *RUN_KEYS, "flags", "worst", "mistakes", "started_at"]
+    return _frame(_stream(conn, stmt), names, RUN_KEYS,
+                  {"pk": "int64", "flags": "int8", "worst": "int8", "mistakes": "int32"})
+
+
+BLAST_COLUMNS = [f"{basis}.{dim}" for basis in BASES for dim in BLAST_DIMENSIONS]
+
+
+def _read_blast(conn, scope: Scope) -> pd.DataFrame:
+    """The runs in scope with any non-zero blast radius (usually few): pk and the ten dimensions."""
+    cols = [runs.c[_BASIS_COLUMNS[b][d]] for b in BASES for d in BLAST_DIMENSIONS]
+    stmt = (select(runs.c.pk, *cols).where(*scope.run_conditions(), or_(*(c > 0 for c in cols)))
+            .order_by(runs.c.pk))
+    dtypes = {"pk": "int64", **{n: ("float64" if n.endswith("money_exposed") else "int64") for n in BLAST_COLUMNS}}
+    return _frame(_stream(conn, stmt), ["pk", *BLAST_COLUMNS], (), dtypes)
+
+
+def _read_mistakes(conn, frame: pd.DataFrame) -> pd.DataFrame:
+    """Mistakes of the runs in ``frame`` (joined by pk in memory), grouped by run keys, type and severity."""
+    keys = ["workflow", "agent", "agent_version", "scenario", "type", "severity"]
+    stmt = select(mistakes.c.run_pk, mistakes.c.type, mistakes.c.severity)
+    if len(frame):
+        stmt = stmt.where(mistakes.c.run_pk >= int(frame["pk"].iloc[0]),
+                          mistakes.c.run_pk <= int(frame["pk"].iloc[-1]))
+    parts = []
+    pks = frame["pk"].to_numpy()
+    for rows in _stream(conn, stmt):
+        m = pd.DataFrame.from_records(rows, columns=["run_pk", "type", "severity"])
+        idx = np.searchsorted(pks, m["run_pk"].to_numpy())
+        inside = idx < len(pks)
+        inside[inside] = pks[idx[inside]] == m["run_pk"].to_numpy()[inside]
+        m, idx = m[inside], idx[inside]
+        if not len(m):
             continue
-        if n == "worst":
-            df[n] = pd.to_numeric(df[n], errors="coerce").astype("float64")
-        elif n.endswith("money_exposed.total") or n.endswith("money_exposed.max"):
-            df[n] = df[n].astype("float64")
-        else:
-            df[n] = df[n].astype("int64")
-    return df
+        part = frame.iloc[idx][["workflow", "agent", "agent_version", "scenario"]].reset_index(drop=True)
+        part["type"] = m["type"].to_numpy()
+        part["severity"] = m["severity"].to_numpy()
+        parts.append(part.groupby(keys, observed=True).size().rename("count").reset_index())
+    if not parts:
+        return pd.DataFrame({k: pd.Series(dtype="object") for k in keys} | {"count": pd.Series(dtype="int64")})
+    out = pd.concat(parts, ignore_index=True)
+    for k in keys:
+        out[k] = out[k].astype("object")
+    return out.groupby(keys, sort=False)["count"].sum().astype("int64").reset_index()
 
 
-def _grouped_mistakes(conn, scope: Scope) -> pd.DataFrame:
-    keys = [runs.c.workflow, runs.c.agent, runs.c.agent_version, runs.c.scenario, mistakes.c.type,
-            mistakes.c.severity]
-    stmt = (select(*keys, func.count().label("count")).join_from(mistakes, runs, mistakes.c.run_pk == runs.c.pk)
-            .where(*scope.run_conditions()).group_by(*keys))
-    df = pd.DataFrame.from_records(conn.execute(stmt).all(),
-                                   columns=["workflow", "agent", "agent_version", "scenario", "type", "severity",
-                                            "count"])
-    df["count"] = df["count"].astype("int64")
-    return df
+def _grouped_runs(frame: pd.DataFrame, blast: pd.DataFrame) -> pd.DataFrame:
+    """Counts, flags, severities and blast radius per (workflow, agent, version, stage, scenario, outcome).
+    Every run-level table of the report is a roll-up of this one."""
+    keys = list(RUN_KEYS)
+    flags = frame["flags"].to_numpy()
+    work = frame[keys].copy()
+    work["runs"] = 1
+    work["infra_errors"] = ((flags & INFRA) > 0).astype(np.int64)
+    work["with_mistake"] = ((flags & DIRTY) > 0).astype(np.int64)
+    work["agent_errors"] = ((flags & AGENT_ERROR) > 0).astype(np.int64)
+    work["mistakes"] = frame["mistakes"].astype(np.int64)
+    work["worst"] = frame["worst"].where(frame["worst"] >= 0).astype("float64")
+    work["first_started"] = frame["started_at"]
+    work["last_started"] = frame["started_at"]
+    g = work.groupby(keys, observed=True, sort=False).agg(
+        runs=("runs", "sum"), infra_errors=("infra_errors", "sum"), with_mistake=("with_mistake", "sum"),
+        agent_errors=("agent_errors", "sum"), mistakes=("mistakes", "sum"), worst=("worst", "max"),
+        first_started=("first_started", "min"), last_started=("last_started", "max"))
+    if len(blast):
+        idx = np.searchsorted(frame["pk"].to_numpy(), blast["pk"].to_numpy())
+        b = frame.iloc[idx][keys].reset_index(drop=True)
+        aggs = {}
+        for col in BLAST_COLUMNS:
+            values = blast[col].reset_index(drop=True)
+            b[col + ".total"] = values
+            b[col + ".max"] = values
+            b[col + ".nonzero"] = (values > 0).astype(np.int64)
+            aggs.update({col + ".total": "sum", col + ".max": "max", col + ".nonzero": "sum"})
+        g = g.join(b.groupby(keys, observed=True, sort=False).agg(aggs), how="left")
+    for col in BLAST_COLUMNS:
+        for stat in (".total", ".max", ".nonzero"):
+            name = col + stat
+            if name not in g:
+                g[name] = 0
+            kind = "float64" if col.endswith("money_exposed") and stat != ".nonzero" else "int64"
+            g[name] = g[name].fillna(0).astype(kind)
+    out = g.reset_index()
+    for k in keys:
+        out[k] = out[k].astype("object")
+    return out
 
 
-def _value_counts(conn, scope: Scope, basis: str, dim: str) -> pd.DataFrame:
+def _value_counts(frame: pd.DataFrame, blast: pd.DataFrame, basis: str, dim: str) -> pd.DataFrame:
     """How many runs have each non-zero value of one dimension (the zero count follows from the totals)."""
-    col = runs.c[_BASIS_COLUMNS[basis][dim]]
-    stmt = (select(runs.c.workflow, col.label("value"), func.count().label("count"))
-            .where(*scope.run_conditions(), col > 0).group_by(runs.c.workflow, col))
-    df = pd.DataFrame.from_records(conn.execute(stmt).all(), columns=["workflow", "value", "count"])
-    return df.astype({"value": "float64", "count": "int64"})
+    col = f"{basis}.{dim}"
+    nz = blast[blast[col] > 0]
+    if not len(nz):
+        return pd.DataFrame({"workflow": pd.Series(dtype="object"), "value": pd.Series(dtype="float64"),
+                             "count": pd.Series(dtype="int64")})
+    idx = np.searchsorted(frame["pk"].to_numpy(), nz["pk"].to_numpy())
+    df = pd.DataFrame({"workflow": frame["workflow"].to_numpy()[idx].astype(object),
+                       "value": nz[col].to_numpy(dtype="float64")})
+    return df.groupby(["workflow", "value"]).size().rename("count").reset_index()
 
 
-_LISTED = [runs.c.pk, runs.c.workflow]
+def _top(df: pd.DataFrame, order: list[str], ascending: list[bool], per_workflow: int) -> pd.DataFrame:
+    ranked = df.sort_values(["workflow", *order], ascending=[True, *ascending], kind="stable")
+    return ranked.groupby("workflow", observed=True, sort=False).head(per_workflow)[["pk", "workflow"]]
 
 
-def _ranked(conn, scope: Scope, where, order_by: list, per_workflow: int, extra=()) -> pd.DataFrame:
-    rank = func.row_number().over(partition_by=runs.c.workflow, order_by=order_by).label("rank")
-    inner = select(*_LISTED, *extra, rank).where(*scope.run_conditions(), where).subquery("ranked")
-    stmt = select(inner).where(inner.c.rank <= per_workflow).order_by(inner.c.workflow, inner.c.rank)
-    names = ["pk", "workflow", *(c.name for c in extra), "rank"]
-    return pd.DataFrame.from_records(conn.execute(stmt).all(), columns=names)
-
-
-def _bad_runs(conn, scope: Scope) -> pd.DataFrame:
+def _bad_runs(frame: pd.DataFrame) -> pd.DataFrame:
     """The worst runs per workflow: most severe mistake first, then the newest."""
-    where = or_(runs.c.worst_severity.is_not(None), runs.c.error_cause == "agent")
-    order = [func.coalesce(runs.c.worst_severity, -1).desc(), runs.c.pk.desc()]
-    return _ranked(conn, scope, where, order, BAD_RUNS)
+    bad = frame.loc[(frame["worst"] >= 0) | ((frame["flags"] & AGENT_ERROR) > 0), ["pk", "workflow", "worst"]]
+    return _top(bad, ["worst", "pk"], [False, False], BAD_RUNS)
 
 
-def _worst_runs(conn, scope: Scope, dim: str) -> pd.DataFrame:
+def _worst_runs(frame: pd.DataFrame, blast: pd.DataFrame, dim: str) -> pd.DataFrame:
     """The runs with the largest potential value of ``dim`` (ties: the larger realised value, the newest)."""
-    pot, real = runs.c[POTENTIAL[dim]], runs.c[REALISED[dim]]
-    order = [pot.desc(), real.desc(), runs.c.pk.desc()]
-    return _ranked(conn, scope, or_(pot > 0, real > 0), order, WORST_PER_DIMENSION)
+    pot, real = f"potential.{dim}", f"realised.{dim}"
+    nz = blast.loc[(blast[pot] > 0) | (blast[real] > 0), ["pk", pot, real]]
+    if not len(nz):
+        return pd.DataFrame({"pk": pd.Series(dtype="int64"), "workflow": pd.Series(dtype="object")})
+    idx = np.searchsorted(frame["pk"].to_numpy(), nz["pk"].to_numpy())
+    nz = nz.assign(workflow=frame["workflow"].to_numpy()[idx].astype(object))
+    return _top(nz, [pot, real, "pk"], [False, False, False], WORST_PER_DIMENSION)
 
 
 _DETAIL_COLUMNS = ("pk", "run_id", "workflow", "scenario", "agent", "agent_version", "stage", "outcome",
@@ -386,34 +503,18 @@ class _Series:
     stages: list[str]
 
 
-def _series(conn, scope: Scope, workflow: str, counted: tuple[str, ...]) -> _Series:
-    """Stream one workflow's runs (a few narrow columns, in pk order) into int8/int32 arrays."""
-    infra, dirty = _flags({workflow: counted})
-    track = (runs.c.agent + literal("@") + runs.c.agent_version).label("track")
-    started = type_coerce(runs.c.started_at, String).label("started")  # skip per-row datetime parsing
-    conds = [c for c in scope.run_conditions()[1:]]
-    stmt = (select(track, runs.c.stage, case((dirty, 1), else_=0).label("dirty"),
-                   case((infra, 1), else_=0).label("infra"), started)
-            .where(runs.c.workflow == workflow, *conds).order_by(runs.c.pk))
-    track_codes: dict[str, int] = {}
-    stage_codes: dict[str, int] = {}
-    parts: dict[str, list[np.ndarray]] = {"track": [], "stage": [], "dirty": [], "infra": [], "day": []}
-    result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(stmt)
-    for chunk in result.partitions(CHUNK):
-        df = pd.DataFrame.from_records(chunk, columns=["track", "stage", "dirty", "infra", "started"])
-        for name, codes in (("track", track_codes), ("stage", stage_codes)):
-            cat = df[name].astype("category")
-            mapping = np.array([codes.setdefault(v, len(codes)) for v in cat.cat.categories], dtype=np.int16)
-            parts[name].append(mapping[cat.cat.codes.to_numpy()] if len(mapping) else
-                               np.zeros(len(df), dtype=np.int16))
-        parts["dirty"].append(df["dirty"].to_numpy(dtype=np.int8))
-        parts["infra"].append(df["infra"].to_numpy(dtype=np.int8))
-        days = pd.to_datetime(df["started"], format="ISO8601", utc=True).dt.tz_localize(None)
-        parts["day"].append(days.to_numpy(dtype="datetime64[D]"))
-    cat = {k: (np.concatenate(v) if v else np.zeros(0, dtype=np.int8)) for k, v in parts.items()}
-    return _Series(track=cat["track"], stage=cat["stage"], dirty=cat["dirty"], infra=cat["infra"],
-                   day=cat["day"] if parts["day"] else np.zeros(0, dtype="datetime64[D]"),
-                   tracks=list(track_codes), stages=list(stage_codes))
+def _series(frame: pd.DataFrame, workflow: str) -> _Series:
+    part = frame[frame["workflow"] == workflow]
+    agents, versions = part["agent"].cat, part["agent_version"].cat
+    width = max(1, len(versions.categories))
+    keys = agents.codes.to_numpy().astype(np.int64) * width + versions.codes.to_numpy()
+    unique, codes = np.unique(keys, return_inverse=True)
+    tracks = [f"{agents.categories[k // width]}@{versions.categories[k % width]}" for k in unique]
+    flags = part["flags"].to_numpy()
+    return _Series(track=codes.astype(np.int32), stage=part["stage"].cat.codes.to_numpy(),
+                   dirty=((flags & DIRTY) > 0).astype(np.int8), infra=((flags & INFRA) > 0).astype(np.int8),
+                   day=part["started_at"].to_numpy().astype("datetime64[D]"),
+                   tracks=tracks, stages=[str(c) for c in part["stage"].cat.categories])
 
 
 # -- shaping --------------------------------------------------------------------------------------------
@@ -570,27 +671,48 @@ def _short(x: float) -> str:
     return f"{x:.3g}"
 
 
+def cp_interval(k, n, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided Clopper-Pearson intervals for arrays of k of n (== ``harness.stats.interval``, vectorised)."""
+    from scipy.special import betaincinv
+
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    alpha = 1 - confidence
+    safe_lo = np.where(k > 0, k, 1.0)
+    safe_hi = np.where(k < n, n - k, 1.0)
+    lo = np.where((k > 0) & (n > 0), betaincinv(safe_lo, n - safe_lo + 1, alpha / 2), 0.0)
+    hi = np.where((k < n) & (n > 0), betaincinv(k + 1, safe_hi, 1 - alpha / 2), 1.0)
+    return lo, hi
+
+
+def upper_bounds(k, n, confidence: float, method: str) -> np.ndarray:
+    """One-sided upper bounds for arrays of k of n (== ``harness.stats.upper_bound``, vectorised)."""
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    if method != "clopper-pearson":
+        return np.array([upper_bound(int(a), int(b), confidence, method) for a, b in zip(k, n)])
+    from scipy.special import betaincinv
+
+    safe = np.where(k < n, n - k, 1.0)
+    return np.where((k < n) & (n > 0), betaincinv(k + 1, safe, confidence), 1.0)
+
+
 def _rolling(series: _Series, confidence: float, method: str) -> dict[str, Any]:
     """Per agent version: the mistake rate over a rolling window of its counted runs, with a band."""
     n_all = len(series.dirty)
     tracks = []
     for code, label in enumerate(series.tracks):
-        mask = (series.track == code) & (series.infra == 0)
-        positions = np.flatnonzero(mask)
+        positions = np.flatnonzero((series.track == code) & (series.infra == 0))
         n = len(positions)
         if n == 0:
             continue
         window = n if n < 20 else int(min(500, max(20, n // 10)))
-        flags = series.dirty[positions].astype(np.int64)
-        cum = np.concatenate([[0], np.cumsum(flags)])
+        cum = np.concatenate([[0], np.cumsum(series.dirty[positions], dtype=np.int64)])
         ends = np.unique(np.linspace(window - 1, n - 1, min(SERIES_POINTS, n - window + 1)).round().astype(int))
-        points = []
-        for e in ends:
-            k = int(cum[e + 1] - cum[e + 1 - window])
-            lo, hi = interval(k, window, confidence, "clopper-pearson")
-            points.append({"run_index": int(positions[e]) + 1, "runs_in_window": window, "with_mistake": k,
-                           "rate": k / window, "lower": lo, "upper": hi,
-                           "upper_bound": upper_bound(k, window, confidence, method)})
+        k = cum[ends + 1] - cum[ends + 1 - window]
+        lo, hi = cp_interval(k, np.full(len(k), window), confidence)
+        ub = upper_bounds(k, np.full(len(k), window), confidence, method)
+        points = [{"run_index": int(positions[e]) + 1, "runs_in_window": window, "with_mistake": int(kk),
+                   "rate": float(kk) / window, "lower": float(a), "upper": float(b), "upper_bound": float(u)}
+                  for e, kk, a, b, u in zip(ends, k, lo, hi, ub)]
         agent, _, version = label.rpartition("@")
         tracks.append({"agent": agent, "agent_version": version, "window_runs": window, "points": points})
     stages = []
@@ -606,20 +728,19 @@ def _rolling(series: _Series, confidence: float, method: str) -> dict[str, Any]:
 
 
 def _daily(series: _Series, confidence: float) -> list[dict[str, Any]]:
+    """Per calendar day (UTC): runs, counted runs, runs with a mistake, the rate and its band."""
     if not len(series.day):
         return []
-    counted = series.infra == 0
-    df = pd.DataFrame({"day": series.day, "counted": counted.astype(np.int64),
-                       "dirty": (series.dirty.astype(np.int64) * counted)})
+    counted = (series.infra == 0).astype(np.int64)
+    df = pd.DataFrame({"day": series.day, "counted": counted, "dirty": series.dirty.astype(np.int64) * counted})
     g = df.groupby("day", sort=True).agg(runs=("counted", "size"), counted=("counted", "sum"),
                                          with_mistake=("dirty", "sum"))
-    out = []
-    for day, row in g.iterrows():
-        n, k = int(row["counted"]), int(row["with_mistake"])
-        lo, hi = interval(k, n, confidence, "clopper-pearson") if n else (None, None)
-        out.append({"date": pd.Timestamp(day).date().isoformat(), "runs": int(row["runs"]), "counted_runs": n,
-                    "with_mistake": k, "rate": (k / n) if n else None, "lower": lo, "upper": hi})
-    return out
+    n, k = g["counted"].to_numpy(), g["with_mistake"].to_numpy()
+    lo, hi = cp_interval(k, n, confidence)
+    return [{"date": pd.Timestamp(day).date().isoformat(), "runs": int(r), "counted_runs": int(nn),
+             "with_mistake": int(kk), "rate": (kk / nn) if nn else None,
+             "lower": float(a) if nn else None, "upper": float(b) if nn else None}
+            for day, r, nn, kk, a, b in zip(g.index, g["runs"], n, k, lo, hi)]
 
 
 def _plans_summary(pdf: pd.DataFrame) -> dict[str, Any]:

@@ -173,6 +173,10 @@ def render_markdown(report: dict[str, Any], image_paths: dict[str, str] | None =
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _counted_text(severities: list[str]) -> str:
+    return "any severity" if len(severities) == len(SEVERITIES) else md("/".join(severities)) + " mistakes"
+
+
 def _verdict_word(w: dict[str, Any]) -> str:
     if w["next_stage"] is None:
         return "top of ladder"
@@ -231,7 +235,7 @@ def _workflow_md(i: int, w: dict[str, Any], imgs: dict[str, str]) -> list[str]:
     else:
         lines += [f"{num(t['runs'])} runs, {num(t['infra_errors'])} harness/environment errors; "
                   f"{num(t['with_mistake'])} of {num(t['counted_runs'])} counted runs with a mistake "
-                  f"({md(', '.join(w['counted_severities']))} or an agent error): {pct(t['mistake_rate'], 2)}, "
+                  f"({_counted_text(w['counted_severities'])} or an agent error): {pct(t['mistake_rate'], 2)}, "
                   f"{t['confidence']:.0%} upper bound {pct(t['upper_bound'], 2)}"
                   + (f" vs threshold {pct(w['mistake_rate_series']['threshold'], 2)}"
                      if w["mistake_rate_series"]["threshold"] is not None else "") + ".", ""]

@@ -209,8 +209,11 @@ def _render(events: list[dict], report: VerifyReport | None, checked_from_events
         if sp.get("trial") is not None:
             bits.append(f"trial {clean(sp['trial'], 20)}")
         line(("  run       ", "dim"), (", ".join(bits), None))
-        if sp.get("bounds"):
-            line(("  bounds    ", "dim"), (_kv(sp["bounds"], 400), None))
+        bounds = sp.get("bounds")
+        if isinstance(bounds, dict):  # only the bounds that are set
+            bounds = {k: v for k, v in bounds.items() if v not in (None, [], {}, "")}
+        if bounds:
+            line(("  bounds    ", "dim"), (_kv(bounds, 400), None))
         if sp.get("world_digest"):
             line(("  world     ", "dim"), (f"digest {short(str(sp['world_digest']))}", None))
     if start and start.get("time"):
@@ -352,8 +355,8 @@ def _render(events: list[dict], report: VerifyReport | None, checked_from_events
         if fp.get("error"):
             err = fp["error"]
             if isinstance(err, dict):
-                line(("  error: ", "red"), (f"({clean(err.get('cause', '?'), 30)}) "
-                                            f"{clean(err.get('message', ''), 400)}", None))
+                why = f"({clean(err.get('cause', '?'), 30)}) {clean(err.get('message', ''), 400)}"
+                line(("  error: ", "red"), (why, None))
             else:
                 line(("  error: ", "red"), (clean(err, 400), None))
         br = fp.get("blast_radius")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import hmac as _hmac
 import json
 import math
 import os
@@ -33,7 +32,7 @@ from decimal import Decimal
 from enum import Enum
 from json import encoder as _jencoder
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, Self
 from uuid import UUID
 
 from harness.errors import HarnessError
@@ -243,21 +242,28 @@ if _orjson is not None:
 _DIGITS_TO_0 = bytes.maketrans(b"123456789", b"000000000")
 
 
-def _encode_fast(payload: dict) -> bytes | None:
-    """orjson's encoding when it is byte-identical to the canonical one, else None.
+def _floats_suspect(data: bytes) -> bool:
+    """True if orjson may have written a float differently from ``json.dumps``.
 
-    orjson and ``json.dumps`` agree on escaping and key order; they differ on floats under 1e-4
-    or from 1e16 on (``0.00001``/``1e16`` against ``1e-05``/``1e+16``), which this spots (a digit
-    followed by ``e``, or ``0.0000``) and leaves to the standard library. Non-string keys, integers
-    beyond 64 bits, lone surrogates and deep nesting make orjson refuse, which does the same.
+    They agree on escaping and key order but not on floats under 1e-4 or from 1e16 on
+    (``0.00001``/``1e16`` against ``1e-05``/``1e+16``): those show as ``0.0000`` or as a digit
+    followed by ``e``. (Strings can match too; re-encoding them is merely slower, never wrong.)
     """
+    return b"0.0000" in data or b"0e" in data.translate(_DIGITS_TO_0)
+
+
+def _recanonicalise(data: bytes) -> bytes:
+    """The canonical form of JSON that orjson wrote (its floats parse back to the same values)."""
+    return canonical_bytes(json.loads(data)) if _floats_suspect(data) else data
+
+
+def _encode_fast(payload: dict) -> bytes | None:
+    """orjson's encoding (``None`` when it refuses: non-string keys, integers beyond 64 bits,
+    lone surrogates, deep nesting). Its floats still need ``_recanonicalise``."""
     try:
-        data = _orjson.dumps(payload, default=_default, option=_OJ_OPTIONS)
+        return _orjson.dumps(payload, default=_default, option=_OJ_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return None
-    if b"0.0000" in data or b"0e" in data.translate(_DIGITS_TO_0):
-        return None
-    return data
 
 
 def _encode_std(payload: Any) -> bytes:
@@ -283,8 +289,16 @@ def encode_payload(payload: Any) -> bytes:
     if _orjson is not None:
         data = _encode_fast(payload)
         if data is not None:
-            return data
+            return _recanonicalise(data)
     return _encode_std(payload)
+
+
+def _hmac_states(key: bytes) -> tuple[Any, Any]:
+    """SHA-256 states after the HMAC inner and outer padded keys (RFC 2104), to copy per event."""
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    return (hashlib.sha256(bytes(b ^ 0x36 for b in key)), hashlib.sha256(bytes(b ^ 0x5C for b in key)))
 
 
 # -- the log -------------------------------------------------------------------------------------
@@ -313,6 +327,8 @@ class AuditLog:
             size = self.path.stat().st_size
         except FileNotFoundError:
             size = None
+        if self.path.is_dir():
+            raise AuditLogError(f"{self.path} is a folder; an audit log needs a file path (<run_id>.jsonl).")
         if size:
             raise AuditLogError(f"{self.path} already holds an audit log; a new run needs a new file "
                                 "(AuditLog.reopen continues an existing log).")
@@ -328,6 +344,7 @@ class AuditLog:
         self.flush_every = max(1, int(flush_every))
         self.fsync = fsync
         self._run_id_json = json.dumps(_clean_str(run_id), ensure_ascii=False).encode("utf-8")
+        self._hmac_states = _hmac_states(self.key) if self.key else None
         self._pending: list[tuple[bytes, float, bytes]] = []  # (type as JSON, time, payload bytes)
         self._sealed: list[bytes] = []  # lines hashed but not yet written
         self._seq = 0  # seq of the next event to seal
@@ -340,7 +357,7 @@ class AuditLog:
 
     @classmethod
     def reopen(cls, path: Path, key: bytes | None = None, *, flush_every: int = 256,
-               fsync: bool = True) -> AuditLog:
+               fsync: bool = True) -> Self:
         """Continue an existing log (e.g. to record a plan decision made after the run).
 
         The log is verified first (a truncated ending is fine, tampering is not) and must be signed
@@ -375,13 +392,10 @@ class AuditLog:
             raise AuditLogError(f"the audit log {self.path} is closed; cannot append {type!r}.")
         data = None
         if _orjson is not None and payload.__class__ is dict:  # the fast path, inlined
-            try:
+            try:  # floats are made canonical in _seal, for the whole batch at once
                 data = _orjson.dumps(payload, default=_default, option=_OJ_OPTIONS)
             except TypeError:
                 data = None
-            else:
-                if b"0.0000" in data or b"0e" in data.translate(_DIGITS_TO_0):
-                    data = None
         if data is None:
             data = encode_payload(payload)
         pending = self._pending
@@ -398,12 +412,13 @@ class AuditLog:
             return
         batch = pending[:n]
         del pending[:n]  # events appended meanwhile (another thread) stay, in order
+        if _orjson is not None and _floats_suspect(b"\n".join([p for _, _, p in batch])):
+            batch = [(tj, t, _recanonicalise(p)) for tj, t, p in batch]
         prev = (self._head or GENESIS).encode("ascii")
         seq = self._seq
         run_id = self._run_id_json
         sealed = self._sealed
-        key = self.key
-        hmac_digest = _hmac.digest
+        hmac_states = self._hmac_states
         sha256 = hashlib.sha256
         append = sealed.append
         last_sec, stamp = -1, b""
@@ -418,11 +433,14 @@ class AuditLog:
                 payload, prev, run_id, seq, stamp, us % 1_000_000, tj)
             body = b"{" + tail
             prev = sha256(body).hexdigest().encode("ascii")
-            if key is None:
+            if hmac_states is None:
                 append(b'{"hash":"%s",%s\n' % (prev, tail))
-            else:
-                mac = hmac_digest(key, body, "sha256").hex().encode("ascii")
-                append(b'{"hash":"%s","hmac":"%s",%s\n' % (prev, mac, tail))
+            else:  # HMAC-SHA256 from the key's precomputed inner and outer states
+                inner = hmac_states[0].copy()
+                inner.update(body)
+                outer = hmac_states[1].copy()
+                outer.update(inner.digest())
+                append(b'{"hash":"%s","hmac":"%s",%s\n' % (prev, outer.hexdigest().encode("ascii"), tail))
             seq += 1
         self._seq = seq
         self._head = prev.decode("ascii")
@@ -498,7 +516,7 @@ class AuditLog:
     def __bool__(self) -> bool:  # a log with no events yet is still a log
         return True
 
-    def __enter__(self) -> AuditLog:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -544,7 +562,7 @@ class NullAuditLog:
     def __bool__(self) -> bool:
         return True
 
-    def __enter__(self) -> NullAuditLog:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, ProgrammingError
 from sqlalchemy.pool import StaticPool
 
 from harness.errors import LedgerError
@@ -43,7 +43,7 @@ def make_engine(url: str) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         try:
             return create_engine(parsed, pool_pre_ping=True, future=True)
-        except Exception as exc:
+        except (ArgumentError, ImportError, NoSuchModuleError) as exc:
             raise LedgerError(f"cannot use the ledger URL {parsed.render_as_string()}: {exc}") from None
     database = parsed.database or ""
     memory = database in ("", ":memory:")
@@ -55,7 +55,7 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(parsed, **kwargs)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+    def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module docstring)
         cur = dbapi_conn.cursor()
         if not memory:
@@ -73,8 +73,10 @@ def make_engine(url: str) -> Engine:
 
 
 def is_locked(exc: BaseException) -> bool:
+    """Worth retrying: SQLite's lock was busy for the whole timeout, or PostgreSQL broke a deadlock."""
     text_ = str(getattr(exc, "orig", exc)).lower()
-    return "database is locked" in text_ or "database is busy" in text_ or "deadlock detected" in text_
+    return any(s in text_ for s in ("database is locked", "database is busy", "deadlock detected",
+                                    "could not serialize access"))
 
 
 def write(engine: Engine, work: Callable[[Connection], T]) -> T:
@@ -88,14 +90,12 @@ def write(engine: Engine, work: Callable[[Connection], T]) -> T:
                 conn.execution_options(**{_WRITE: True})
                 with conn.begin():
                     return work(conn)
-        except OperationalError as exc:
-            if not is_locked(exc) or attempt == LOCK_RETRIES - 1:
-                raise LedgerError(f"cannot write to the ledger: {exc.orig}") from None
-            time.sleep(min(2.0, 0.05 * 2 ** attempt) * (0.5 + random.random()))
         except DBAPIError as exc:
             if is_locked(exc) and attempt < LOCK_RETRIES - 1:
                 time.sleep(min(2.0, 0.05 * 2 ** attempt) * (0.5 + random.random()))
                 continue
+            if isinstance(exc, OperationalError):
+                raise LedgerError(f"cannot write to the ledger: {exc.orig}") from None
             raise
     raise AssertionError("unreachable")
 
@@ -117,8 +117,8 @@ def head_revision() -> str:
             revs, downs = set(), set()
             for file in (_MIGRATIONS / "versions").glob("*.py"):
                 source = file.read_text(encoding="utf-8")
-                rev = re.search(r"^revision\s*=\s*['\"]([^'\"]+)", source, re.M)
-                down = re.search(r"^down_revision\s*=\s*['\"]([^'\"]+)", source, re.M)
+                rev = re.search(r"^revision\s*=\s*['\"]([^'\"]+)", source, re.MULTILINE)
+                down = re.search(r"^down_revision\s*=\s*['\"]([^'\"]+)", source, re.MULTILINE)
                 if rev:
                     revs.add(rev.group(1))
                 if down:

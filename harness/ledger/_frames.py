@@ -21,25 +21,24 @@ RUN_COLUMNS_DEFAULT = tuple(c.name for c in runs.columns if c.name not in ("erro
 def read(conn: Connection, stmt: Select):
     """A DataFrame of ``stmt``'s rows, fetched ``CHUNK`` rows at a time."""
     import pandas as pd
-    from pandas.api.types import union_categoricals
 
     names = [c.name for c in stmt.selected_columns]
     result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(stmt)
     parts = []
     for chunk in result.partitions(CHUNK):
-        df = pd.DataFrame.from_records(chunk, columns=names)
-        for n in names:
-            if n in _CATEGORICAL:
-                df[n] = df[n].astype("category")
-        parts.append(df)
+        columns = list(zip(*chunk))  # column-wise: much faster than DataFrame.from_records on Row objects
+        parts.append(pd.DataFrame({n: pd.Categorical(c) if n in _CATEGORICAL else c
+                                   for n, c in zip(names, columns)}))
     if not parts:
         return pd.DataFrame({n: pd.Series(dtype="category" if n in _CATEGORICAL else "object") for n in names})
     if len(parts) == 1:
         return parts[0]
-    return pd.DataFrame({
-        n: (pd.Series(union_categoricals([p[n] for p in parts])) if n in _CATEGORICAL
-            else pd.concat([p[n] for p in parts], ignore_index=True))
-        for n in names})
+    for n in names:  # one set of categories for every chunk, so concatenating keeps them categorical
+        if n in _CATEGORICAL:
+            categories = sorted(set().union(*(p[n].cat.categories for p in parts)))
+            for p in parts:
+                p[n] = p[n].cat.set_categories(categories)
+    return pd.concat(parts, ignore_index=True)
 
 
 def _columns(table: Table, columns) -> list:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -62,16 +62,24 @@ def insert_runs(conn: Connection, results: Iterable[RunResult]) -> int:
         raise LedgerError(f"run(s) {', '.join(known[:3])} are already in the ledger; nothing was recorded.",
                           expected="a fresh run id for every run")
     try:
-        pks = conn.execute(insert(runs).returning(runs.c.pk, sort_by_parameter_order=True), rows).scalars().all()
+        conn.execute(insert(runs), rows)  # executemany: RETURNING would go row by row on SQLite
     except IntegrityError:  # a concurrent writer recorded one of these ids a moment ago
         raise LedgerError("a run of this batch was recorded concurrently; nothing was recorded.",
                           expected="a fresh run id for every run") from None
-    mistake_rows = [{"run_pk": pk, "type": m.type, "severity": m.severity, "entity": m.entity,
-                     "detail": m.detail} for pk, r in zip(pks, batch) for m in r.mistakes]
+    with_mistakes = [r.run_id for r in batch if r.mistakes]
+    pk_of = dict(_pks(conn, with_mistakes)) if with_mistakes else {}
+    mistake_rows = [{"run_pk": pk_of[r.run_id], "type": m.type, "severity": m.severity, "entity": m.entity,
+                     "detail": m.detail} for r in batch if r.mistakes for m in r.mistakes]
     if mistake_rows:
         conn.execute(insert(mistakes), mistake_rows)
-    bump_counts(conn, [(r.workflow, r.agent, r.agent_version, r.scenario) for r in batch], pks)
+    last = conn.execute(select(func.max(runs.c.pk))).scalar() or 0
+    bump_counts(conn, [(r.workflow, r.agent, r.agent_version, r.scenario) for r in batch], [last] * len(batch))
     return len(batch)
+
+
+def _pks(conn: Connection, run_ids: list[str]):
+    for i in range(0, len(run_ids), 900):
+        yield from conn.execute(select(runs.c.run_id, runs.c.pk).where(runs.c.run_id.in_(run_ids[i:i + 900])))
 
 
 def bump_counts(conn: Connection, keys: list[tuple[str, str, str, str]], pks: list[int]) -> None:

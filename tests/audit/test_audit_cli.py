@@ -79,7 +79,7 @@ def test_verify_with_key(runner, monkeypatch):
 
 
 def test_verify_checks_the_recorded_head(runner, stored):
-    path, head = stored
+    _, head = stored
     set_head_lookup(lambda run_id: head if run_id == RUN_ID else None)
     assert runner.invoke(app, ["verify", RUN_ID]).exit_code == 0
     set_head_lookup(lambda run_id: "e" * 64)

@@ -57,7 +57,7 @@ json_like = st.recursive(
     max_leaves=16)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(payload=st.dictionaries(st.text(max_size=6), json_like, max_size=5))
 def test_property_any_payload_is_written_canonically(payload):
     for fast in (True, False):
@@ -72,3 +72,12 @@ def test_property_any_payload_is_written_canonically(payload):
         assert canonical_bytes(parsed) == data
         if all(isinstance(k, str) for k in payload):
             assert set(parsed) == set(payload)
+
+
+def test_awkward_floats_through_the_log(tmp_path, encoder):
+    path = tmp_path / "a.jsonl"
+    payloads = [{"x": x} for x in FLOATS] + [{"rates": FLOATS, "n": 3}]
+    write_log(path, events=[("tool_result", p) for p in payloads] + [("run_finished", {})])
+    report = verify_log(path)
+    assert report.ok, report.summary()
+    assert [e["payload"] for e in read_events(path)][:-1] == payloads

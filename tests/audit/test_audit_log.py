@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import itertools
 import json
 import threading
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ def test_round_trip(log_path):
     assert [e["seq"] for e in events] == list(range(len(EVENTS)))
     assert {e["run_id"] for e in events} == {RUN_ID}
     assert events[0]["prev"] == GENESIS
-    assert all(b["prev"] == a["hash"] for a, b in zip(events, events[1:]))
+    assert all(b["prev"] == a["hash"] for a, b in itertools.pairwise(events))
     assert all(e["time"].endswith("Z") and datetime.fromisoformat(e["time"][:-1]) for e in events)
     report = verify_log(log_path)
     assert report.ok and report.events == len(EVENTS) and report.head == events[-1]["hash"]

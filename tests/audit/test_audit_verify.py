@@ -290,7 +290,7 @@ def _log_bytes(events, key=None) -> bytes:
         return path.read_bytes()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=event_lists, key=st.none() | st.just(b"k3y"), data=st.data())
 def test_property_generated_log_verifies_and_any_byte_flip_fails(events, key, data):
     raw = _log_bytes(events, key)

@@ -68,3 +68,43 @@ def test_sigkill_at_random_moments_leaves_whole_batches(tmp_path):
         proc.wait(timeout=10)
         runs = _consistent(path)
         assert runs % size == 0
+
+
+def test_a_locked_database_is_retried(ledger):
+    from sqlalchemy.exc import OperationalError
+
+    calls = []
+
+    def work(conn):
+        calls.append(1)
+        if len(calls) < 3:
+            raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
+        return "done"
+
+    assert ledger.write(work) == "done" and len(calls) == 3
+
+
+def test_a_writer_holding_the_lock_makes_others_wait_not_fail(ledger_url):
+    from harness.ledger import Ledger
+    from harness.ledger._synthetic import make_run
+
+    Ledger(ledger_url).close()
+    path = ledger_url.removeprefix("sqlite:///")
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    released = []
+
+    def release():
+        time.sleep(0.5)
+        holder.execute("COMMIT")
+        released.append(time.monotonic())
+
+    import threading
+
+    t = threading.Thread(target=release)
+    t.start()
+    with Ledger(ledger_url) as led:
+        led.record_runs([make_run(run_id="waited")])
+        done = time.monotonic()
+    t.join()
+    assert released and done >= released[0] and _consistent(path) == 1

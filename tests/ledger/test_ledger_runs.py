@@ -94,7 +94,9 @@ def test_frames_are_read_in_chunks(ledger, monkeypatch):
     monkeypatch.setattr(_frames, "CHUNK", 7)
     ledger.record_runs(synthetic_runs(50, mistake_rate=0.3, seed=4, agent="a", scenarios=("s1", "s2")))
     ledger.record_runs(synthetic_runs(20, mistake_rate=0.3, seed=5, agent="b", scenarios=("s9",)))
+    ledger.record_runs([make_run(error="harness")])  # the only chunk with an error cause
     df = ledger.runs_frame()
-    assert len(df) == 70 and str(df["scenario"].dtype) == "category"
-    assert df["scenario"].value_counts().to_dict() == {"s1": 25, "s2": 25, "s9": 20}
+    assert len(df) == 71 and str(df["scenario"].dtype) == "category"
+    assert str(df["error_cause"].dtype) == "category" and df["error_cause"].notna().sum() == 1
+    assert df["scenario"].value_counts().to_dict() == {"s1": 26, "s2": 25, "s9": 20}
     assert df["pk"].is_monotonic_increasing

@@ -9,10 +9,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from _plugin_data import DATA
 
 from harness.config import audit_dir, ledger_url
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 SIMULATED = ["--harness-agent", "simulated", "--harness-agent-arg", "mistake_rate=1",
              "--harness-agent-arg", "seed=1", "--harness-trials", "3"]
 
@@ -52,7 +52,7 @@ def test_without_the_agent_option_nothing_of_the_harness_is_imported(pytester, s
             "and m != 'harness.pytest_plugin')\n"
             "print('HARNESS-MODULES', loaded, 'PLUGIN' , 'harness.pytest_plugin' in sys.modules)\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=pytester.path, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
     assert "HARNESS-MODULES [] PLUGIN True" in proc.stdout, proc.stdout + proc.stderr
 
 
@@ -147,8 +147,8 @@ def test_two_files_with_one_id_are_a_collection_error(pytester, suite):
     (suite / "zz-copy.yaml").write_text((suite / "minimal.yaml").read_text())
     result = pytester.runpytest("suite", "--harness-agent", "oracle", "--harness-no-ledger")
     result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines(["suite/zz-copy.yaml, field `id`: the id 'test-discount' is already used "
-                                 "by suite/minimal.yaml.*"])
+    result.stdout.fnmatch_lines([("suite/zz-copy.yaml, field `id`: the id 'test-discount' is already used "
+                                  "by suite/minimal.yaml.*")])
 
 
 def test_bad_options_are_usage_errors_without_traceback(pytester, suite):
@@ -269,6 +269,21 @@ def test_a_broken_ledger_package_fails_loudly(pytester, suite, monkeypatch):
     assert "cannot record runs: the ledger package failed to import" in result.stderr.str()
     result = pytester.runpytest("suite", "--harness-agent", "oracle", "--harness-no-ledger")
     result.assert_outcomes(passed=2)
+
+
+def test_a_failed_recording_is_loud_and_fails_the_session(pytester, suite, monkeypatch):
+    from harness.errors import LedgerError
+    from harness.ledger import Ledger
+
+    def refuse(self, results):
+        raise LedgerError("cannot write to the ledger: disk I/O error")
+
+    monkeypatch.setattr(Ledger, "record_runs", refuse)
+    result = pytester.runpytest("suite", "--harness-agent", "oracle")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    result.stdout.fnmatch_lines([("*the runs were NOT recorded in the ledger: cannot write to the ledger: "
+                                  "disk I/O error*")])
 
 
 def test_approve_stage_with_a_reviewer_records_plans(pytester, suite):
