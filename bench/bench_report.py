@@ -74,7 +74,7 @@ def build_ledger(path: Path, runs: int, seed: int = 7) -> float:
                 break
         progress = pk / runs
         stage = STAGES[min(3, int(progress * 4))] if version != "0.9" else "sandbox"
-        scenario = f"{wf.split('.')[1]}-{pk % SCENARIOS_PER_WORKFLOW:02d}"
+        scenario = f"{wf.split('.')[1]}-{rng.randrange(SCENARIOS_PER_WORKFLOW):02d}"
         bad = rng.random() < p_mistake
         infra = rng.random() < 0.001
         sev_counts = [0, 0, 0, 0]

@@ -170,7 +170,8 @@ def promote(ledger: Ledger, policy: Policy, workflow: str, to: str, by: str, rea
     if unmet and not override:
         lines = "\n".join(f"  - {c['name']}: required {c['required']}, measured {c['measured']} ({c['detail']})"
                           for c in unmet)
-        raise GateNotMet(f"{workflow} cannot enter {to} for {name}@{version}: {len(unmet)} criteria unmet:\n"
+        noun = "criterion" if len(unmet) == 1 else "criteria"
+        raise GateNotMet(f"{workflow} cannot enter {to} for {name}@{version}: {len(unmet)} {noun} unmet:\n"
                          f"{lines}\nRun more scenarios, or use --override with a reason to take responsibility.")
     me = {"person": by, "roles": roles, "reason": reason, "at": iso(now), "evidence_digest": digest}
     track = f"{name}@{version}"

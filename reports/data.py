@@ -786,6 +786,8 @@ def _verdict(status: dict[str, Any], gate_info) -> dict[str, Any]:
                          signoffs=gate.get("signoffs"), window=gate.get("window"), versions=gate.get("versions"))
         tracks.append(entry)
     ready_tracks = [f"{t['agent']}@{t['agent_version']}" for t in tracks if t["ready"]]
+    judged = [t for t in tracks if t["ready"] is not None]
+    best = min(judged, key=lambda t: (not t["ready"], len(t["unmet"]), -t["runs_recorded"])) if judged else None
     nxt = status["next_stage"]
     if not status["in_policy"]:
         summary = f"stays in {status['stage']}: the policy does not name this workflow"
@@ -803,7 +805,9 @@ def _verdict(status: dict[str, Any], gate_info) -> dict[str, Any]:
     recert = status.get("recertification")
     return {"stage": status["stage"], "entered_at": status["entered_at"], "granted_to": status["granted_to"],
             "owner": status["owner"], "in_policy": status["in_policy"], "next_stage": nxt,
-            "next_gate_met": bool(ready_tracks) if (nxt and tracks) else None, "ready_tracks": ready_tracks,
+            "next_gate_met": bool(ready_tracks) if (nxt and judged) else None, "ready_tracks": ready_tracks,
+            "closest_track": None if best is None else f"{best['agent']}@{best['agent_version']}",
+            "closest_unmet": [] if best is None else list(best["unmet"]),
             "summary": summary, "note": status["note"], "recertification": recert, "tracks": tracks,
             "threshold": None if gate_info is None else {
                 "label": gate_info[2], "stage": gate_info[0], "max_mistake_rate": gate_info[1].max_mistake_rate,
@@ -910,7 +914,7 @@ def _overall(df: pd.DataFrame, mdf: pd.DataFrame, pdf: pd.DataFrame, sections: l
         "workflows": [{
             "workflow": s["workflow"], "stage": s["verdict"]["stage"], "next_stage": s["verdict"]["next_stage"],
             "next_gate_met": s["verdict"]["next_gate_met"], "summary": s["verdict"]["summary"],
-            "unmet": sorted({u for t in s["verdict"]["tracks"] for u in t["unmet"]}),
+            "closest_track": s["verdict"]["closest_track"], "unmet": s["verdict"]["closest_unmet"],
             "runs": s["totals"]["runs"], "mistake_rate": s["totals"]["mistake_rate"],
             "upper_bound": s["totals"]["upper_bound"], "worst_severity": s["totals"]["worst_severity"],
             "threshold": s["mistake_rate_series"]["threshold"]} for s in sections],

@@ -182,7 +182,9 @@ def _verdict_word(w: dict[str, Any]) -> str:
         return "top of ladder"
     if w["next_gate_met"] is None:
         return "no evidence"
-    return "**gate met**" if w["next_gate_met"] else "not met: " + md(", ".join(w["unmet"]))
+    if w["next_gate_met"]:
+        return f"**gate met** by {md(w['closest_track'])}"
+    return f"not met; closest {md(w['closest_track'])} is short on " + md(", ".join(w["unmet"]))
 
 
 def _agents_md(agents: list[dict[str, Any]], with_workflows: bool = False) -> list[str]:

@@ -1,0 +1,41 @@
+"""Fixtures: the hand-counted ledger of ``_report_ledger`` as a URL, an open Ledger, its policy and report."""
+
+import pytest
+import yaml
+from _report_ledger import NOW, POLICY, build
+
+from harness.ledger import Ledger
+from harness.policy import policy_from_dict
+
+
+@pytest.fixture
+def policy():
+    return policy_from_dict(POLICY, name="report-test-policy.yaml")
+
+
+@pytest.fixture
+def policy_file(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(POLICY), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def ledger_url(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with Ledger(url) as led:
+        build(led)
+    return url
+
+
+@pytest.fixture
+def ledger(ledger_url):
+    with Ledger(ledger_url) as led:
+        yield led
+
+
+@pytest.fixture
+def report(ledger, policy):
+    from reports import build_report
+
+    return build_report(ledger, policy, now=NOW)

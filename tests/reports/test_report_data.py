@@ -1,0 +1,217 @@
+"""The report's numbers, checked against a ledger counted by hand (see ``_report_ledger``)."""
+
+import json
+
+import numpy as np
+import pytest
+from _report_ledger import EVIL_DETAIL, EVIL_REASON, EVIL_SCENARIO, EVIL_SIGNOFF, NOW, WF, WF2, section
+
+from harness.errors import NotFoundError, UsageError
+from harness.ledger import Ledger
+from harness.stats import interval, upper_bound
+from reports import SCHEMA, build_report, parse_since, render_json
+from reports.data import cp_interval, upper_bounds
+
+
+def agent_row(sec, agent, version):
+    return next(a for a in sec["agents"] if a["agent"] == agent and a["agent_version"] == version)
+
+
+def test_totals_count_every_run_and_leave_infra_errors_out_of_the_rate(report):
+    t = section(report)["totals"]
+    assert t["runs"] == 652 and t["infra_errors"] == 1 and t["agent_errors"] == 1
+    assert t["outcomes"] == {"pass": 638, "fail": 12, "error": 2}
+    assert t["counted_runs"] == 651 and t["with_mistake"] == 13  # 12 runs with mistakes + the agent error
+    assert t["mistake_rate"] == pytest.approx(13 / 651)
+    assert t["upper_bound"] == pytest.approx(upper_bound(13, 651))
+    assert t["worst_severity"] == "high" and t["mistakes"] == 12
+    assert t["first_started"] == "2025-01-01T00:00:00Z" and t["last_started"] == "2025-03-01T21:00:00Z"
+
+
+def test_agent_versions_side_by_side_with_pinned_upper_bounds(report):
+    sec = section(report)
+    c1, c2, sloppy = agent_row(sec, "careful", "1"), agent_row(sec, "careful", "2"), agent_row(sec, "sloppy", "1")
+    assert (c1["runs"], c1["with_mistake"], c1["worst_severity"]) == (300, 2, "high")
+    assert c1["upper_bound"] == pytest.approx(0.0208, abs=5e-5)  # 2 in 300 → 2.08% (LESSONS)
+    assert (c2["runs"], c2["with_mistake"], c2["worst_severity"]) == (300, 0, None)
+    assert c2["upper_bound"] == pytest.approx(0.0099, abs=5e-5)  # 0 in 300 → 0.99%
+    assert c2["pass_rate"] == 1.0 and c2["mistake_rate"] == 0.0
+    assert (sloppy["runs"], sloppy["counted_runs"], sloppy["with_mistake"]) == (52, 51, 11)
+    assert sloppy["outcomes"] == {"pass": 40, "fail": 10, "error": 2}
+    assert sloppy["blast_radius"]["potential"]["entities_touched"]["total"] == 10
+    overall = {(a["agent"], a["agent_version"]): a for a in report["overall"]["agents"]}
+    assert overall[("careful", "1")]["runs"] == 320 and overall[("careful", "1")]["workflows"] == [WF, WF2]
+    assert overall[("careful", "1")]["worst_severity"] == "critical"
+
+
+def test_mistakes_by_type_and_severity(report):
+    m = section(report)["mistakes"]
+    assert m["total"] == 12
+    assert m["by_type"] == {"wrong_target": 10, "wrong_value": 1, "missing_action": 1}
+    assert m["by_severity"] == {"low": 1, "medium": 10, "high": 1, "critical": 0}
+    row = next(r for r in m["by_type_severity"] if r["type"] == "wrong_value")
+    assert (row["high"], row["total"]) == (1, 1)
+    o = report["overall"]["mistakes"]
+    assert o["total"] == 13 and o["by_severity"]["critical"] == 1 and o["by_type"]["irreversible_action"] == 1
+
+
+def test_scenario_coverage_and_failure_matrix(report):
+    sc = section(report)["scenarios"]
+    rows = {r["scenario"]: r for r in sc["rows"]}
+    assert set(rows) == {"renew-acme", "renew-globex", "renew-initech", EVIL_SCENARIO, ""} or \
+        set(rows) >= {"renew-acme", "renew-globex", "renew-initech", EVIL_SCENARIO}
+    evil = rows[EVIL_SCENARIO]
+    assert (evil["runs"], evil["fail"], evil["with_mistake"]) == (25, 5, 5)
+    assert evil["mistakes"]["wrong_target"] == 5
+    acme = rows["renew-acme"]
+    assert acme["runs"] == 100 + 100 + 25 + 2  # careful@1, careful@2, sloppy (+ its two errored runs)
+    assert acme["error"] == 2 and acme["mistakes"]["wrong_value"] == 1
+    assert sc["rows"][0]["scenario"] in (EVIL_SCENARIO, "renew-acme")  # most failing first
+    assert sc["covered"] == sc["known"] == len(rows)
+
+
+def test_approval_stage_evidence(report):
+    p = section(report)["plans"]
+    assert (p["total"], p["reviewed"], p["approved_unchanged"], p["partially_approved"], p["rejected"],
+            p["pending"]) == (6, 5, 3, 1, 1, 1)
+    assert p["share_approved_unchanged"] == pytest.approx(0.6)
+    assert p["by_agent"][0]["agent"] == "careful" and p["by_agent"][0]["agent_version"] == "2"
+    assert section(report, WF2)["plans"]["total"] == 0
+
+
+def test_verdict_names_every_criterion_required_vs_measured(report):
+    v = section(report)["verdict"]
+    assert v["stage"] == "suggest" and v["next_stage"] == "approve" and v["next_gate_met"] is True
+    assert v["granted_to"] == "careful@1" and v["owner"] == "dana@example.com"
+    tracks = {(t["agent"], t["agent_version"]): t for t in v["tracks"]}
+    sloppy = tracks[("sloppy", "1")]
+    assert sloppy["ready"] is False and set(sloppy["unmet"]) == {"min_runs", "max_mistake_rate", "max_errors"}
+    crit = {c["name"]: c for c in sloppy["criteria"]}
+    assert crit["min_runs"]["required"] == 100 and crit["min_runs"]["measured"] == 51
+    assert crit["max_mistake_rate"]["required"] == 0.05
+    assert crit["max_mistake_rate"]["measured"] == pytest.approx(upper_bound(11, 51), abs=1e-6)
+    assert crit["max_errors"]["measured"] == 1 and not crit["max_errors"]["met"]
+    assert tracks[("careful", "2")]["ready"] is True and tracks[("careful", "2")]["signoffs"]["met"] is False
+    assert v["closest_track"] == "careful@2" and "sign-off" in v["summary"]
+    assert v["threshold"]["max_mistake_rate"] == 0.05 and v["threshold"]["stage"] == "approve"
+    wf2 = section(report, WF2)["verdict"]
+    assert wf2["stage"] == "sandbox" and wf2["next_stage"] == "suggest" and wf2["next_gate_met"] is True
+
+
+def test_blast_radius_distributions_stages_and_worst_runs(report):
+    b = section(report, WF2)["blast_radius"]
+    files = b["dimensions"]["files_lost"]
+    assert files["potential"]["total"] == 3 and files["realised"]["max"] == 3 and files["potential"]["nonzero"] == 1
+    assert files["potential"]["zero"] == 19 and files["potential"]["p95"] == 0 and files["potential"]["max"] == 3
+    hist = {h["label"]: h for h in files["histogram"]}
+    assert hist["0"]["potential"] == 19 and hist["3"]["realised"] == 1
+    (stage,) = b["by_stage"]
+    assert stage["stage"] == "autonomous" and stage["contained"]["files_lost"] == 0
+    worst = b["worst_runs"]["files_lost"]
+    assert len(worst) == 1 and worst[0]["value"] == 3 and worst[0]["explain"] == f"harness audit explain {worst[0]['run_id']}"
+    crm = section(report)["blast_radius"]
+    stages = {s["stage"]: s for s in crm["by_stage"]}
+    assert stages["sandbox"]["potential"]["money_exposed"] == 500.0 and stages["sandbox"]["realised"]["money_exposed"] == 0
+    assert stages["sandbox"]["contained"]["money_exposed"] == 500.0
+    assert crm["dimensions"]["entities_touched"]["potential"]["p99"] == 1  # 12 of 652 runs touched 1 or 2
+    assert crm["worst_runs"]["entities_touched"][0]["potential"]["entities_touched"] == 2
+
+
+def test_bad_runs_are_most_severe_first_with_their_audit_command(report):
+    bad = section(report)["bad_runs"]
+    assert bad[0]["worst_severity"] == "high" and bad[0]["mistakes"][0]["detail"] == EVIL_DETAIL
+    assert bad[0]["explain"] == f"harness audit explain {bad[0]['run_id']}"
+    assert [r["worst_severity"] for r in bad[1:]] == ["medium"] * (len(bad) - 1)
+    assert len(bad) == 10
+
+
+def test_stage_history_with_signoffs_and_digests(report):
+    (h,) = section(report)["stage_history"]
+    assert (h["kind"], h["from_stage"], h["to_stage"], h["actor"]) == ("promote", "sandbox", "suggest",
+                                                                       "dana@example.com")
+    assert h["reason"] == EVIL_REASON and h["signoffs"][0]["reason"] == EVIL_SIGNOFF
+    assert h["evidence_digest"] == "d" * 64 and h["policy_digest"] == "p" * 64
+
+
+def test_mistake_rate_series_has_a_band_around_each_point(report):
+    s = section(report)["mistake_rate_series"]
+    assert s["threshold"] == 0.05 and s["confidence"] == 0.95
+    tracks = {(t["agent"], t["agent_version"]): t for t in s["tracks"]}
+    c1 = tracks[("careful", "1")]
+    assert c1["window_runs"] == 30 and c1["points"][-1]["run_index"] == 300
+    for p in c1["points"]:
+        lo, hi = interval(p["with_mistake"], p["runs_in_window"], 0.95, "clopper-pearson")
+        assert p["lower"] == pytest.approx(lo, abs=1e-9) and p["upper"] == pytest.approx(hi, abs=1e-9)
+        assert p["lower"] <= p["rate"] <= p["upper"]
+    assert sum(p["with_mistake"] for p in tracks[("careful", "2")]["points"]) == 0
+    assert [sp["stage"] for sp in s["stage_spans"]] == ["sandbox", "suggest", "sandbox"]
+    days = {d["date"]: d for d in section(report)["daily"]}
+    assert days["2025-03-01"]["runs"] == 52 and days["2025-03-01"]["counted_runs"] == 51
+
+
+def test_vectorised_bounds_agree_with_harness_stats():
+    ks, ns = np.array([0, 1, 2, 5, 30, 30]), np.array([1, 10, 300, 50, 30, 31])
+    lo, hi = cp_interval(ks, ns, 0.95)
+    ub = upper_bounds(ks, ns, 0.9, "clopper-pearson")
+    for k, n, a, b, u in zip(ks, ns, lo, hi, ub):
+        ea, eb = interval(int(k), int(n), 0.95, "clopper-pearson")
+        assert a == pytest.approx(ea, abs=1e-9) and b == pytest.approx(eb, abs=1e-9)
+        assert u == pytest.approx(upper_bound(int(k), int(n), 0.9), abs=1e-9)
+    assert upper_bounds([2], [300], 0.95, "wilson")[0] == pytest.approx(upper_bound(2, 300, 0.95, "wilson"))
+
+
+def test_filters_since_agent_and_workflow(ledger, policy):
+    since = build_report(ledger, policy, since="2025-02-01", now=NOW)
+    assert section(since)["totals"]["runs"] == 352 and since["filters"]["since"] == "2025-02-01T00:00:00Z"
+    assert {(a["agent"], a["agent_version"]) for a in section(since)["agents"]} == {("careful", "2"), ("sloppy", "1")}
+    assert section(since)["plans"]["total"] == 6
+    only = build_report(ledger, policy, agent="careful@2", workflows=[WF], now=NOW)
+    assert [w["workflow"] for w in only["workflows"]] == [WF]
+    assert section(only)["totals"]["runs"] == 300 and section(only)["mistakes"]["total"] == 0
+    assert [(t["agent"], t["agent_version"]) for t in section(only)["verdict"]["tracks"]] == [("careful", "2")]
+    every_careful = build_report(ledger, policy, agent="careful", now=NOW)
+    assert every_careful["overall"]["totals"]["runs"] == 620
+    late = build_report(ledger, policy, since="2030-01-01", now=NOW)
+    assert late["overall"]["totals"]["runs"] == 0 and section(late)["totals"]["mistake_rate"] is None
+    assert section(late)["agents"] == [] and section(late)["bad_runs"] == []
+    json.loads(render_json(late))  # an empty selection still serialises
+
+
+def test_json_is_plain_and_carries_the_schema(report):
+    data = json.loads(render_json(report))
+    assert data["schema"] == SCHEMA and data["filters"]["workflows"] == [WF, WF2]
+    assert set(data["workflows"][0]) >= {"verdict", "totals", "mistake_rate_series", "daily", "blast_radius",
+                                         "mistakes", "scenarios", "plans", "agents", "stage_history", "bad_runs"}
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2025-13-01", "", "01/02/2025"])
+def test_bad_since_is_a_usage_error(text):
+    with pytest.raises(UsageError, match="not a date"):
+        parse_since(text)
+
+
+def test_since_accepts_dates_times_and_zones():
+    assert parse_since("2025-02-01").isoformat() == "2025-02-01T00:00:00"
+    assert parse_since("2025-02-01T10:00:00Z").isoformat() == "2025-02-01T10:00:00"
+    assert parse_since("2025-02-01T12:00:00+02:00").isoformat() == "2025-02-01T10:00:00"
+
+
+def test_unknown_workflow_agent_and_empty_ledger_are_clear_errors(ledger, policy, tmp_path):
+    with pytest.raises(NotFoundError, match="unknown workflow 'nope'"):
+        build_report(ledger, policy, workflows=["nope"])
+    with pytest.raises(UsageError, match="--agent 'ghost@9' has no runs"):
+        build_report(ledger, policy, agent="ghost@9")
+    with Ledger(f"sqlite:///{tmp_path / 'empty.db'}") as empty, pytest.raises(NotFoundError, match="no runs"):
+        build_report(empty, policy)
+
+
+def test_a_policy_workflow_without_runs_reports_no_evidence(ledger, policy):
+    from harness.policy import policy_from_dict
+    from _report_ledger import POLICY
+
+    data = json.loads(json.dumps(POLICY))
+    data["workflows"]["email.inbox-triage"] = {"stages": {"suggest": {"gate": {"min_runs": 5}}}}
+    report = build_report(ledger, policy_from_dict(data), workflows=["email.inbox-triage"], now=NOW)
+    sec = section(report, "email.inbox-triage")
+    assert sec["totals"]["runs"] == 0 and sec["verdict"]["next_gate_met"] is None
+    assert "no runs" in sec["verdict"]["summary"]
