@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from harness.commands._common import out
 from harness.errors import HarnessError
 
 LedgerOpt = Annotated[str | None, typer.Option("--ledger", help="Ledger URL (default: $HARNESS_LEDGER or "
@@ -55,7 +56,7 @@ def status_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflow
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
         return
-    console = Console(highlight=False)
+    console = out
     for entry in report:
         _print_status(console, entry)
 
@@ -168,7 +169,7 @@ def history_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflo
         typer.echo(f"no stage transitions{f' for {workflow}' if workflow else ''} yet "
                    "(every workflow starts at sandbox).")
         return
-    console = Console(highlight=False)
+    console = out
     for t in rows:
         change = f"{t['from_stage']} → {t['to_stage']}" + (" [bold red](override)[/]" if t["override"] else "")
         signed = ", ".join(s["person"] for s in t["signoffs"])
