@@ -168,6 +168,8 @@ def render_markdown(report: dict[str, Any], image_paths: dict[str, str] | None =
         lines += [f"![mistake rate per workflow]({imgs['overview']})", ""]
     lines += ["### Agent versions", ""] + _agents_md(o["agents"], with_workflows=True)
     lines += ["### Mistakes by type and severity", ""] + _mistakes_md(o["mistakes"])
+    if "overall-mistakes" in imgs:
+        lines += [f"![mistakes by type and severity]({imgs['overall-mistakes']})", ""]
     for i, w in enumerate(report["workflows"]):
         lines += _workflow_md(i, w, imgs)
     return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,153 @@
+"""HTML, Markdown and JSON renderings: self-contained, escaped, and carrying the same numbers."""
+
+import base64
+import html
+import io
+import json
+import re
+
+import pytest
+from _report_ledger import PAYLOADS, WF, section
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
+
+from harness.errors import UsageError
+from reports import format_for, render_html, render_markdown, write_report
+from reports.render import md, md_code
+
+IMG_SRC = re.compile(r"<img\b[^>]*\bsrc=\"([^\"]*)\"", re.I)
+
+
+@pytest.fixture
+def html_report(report, tmp_path):
+    out = tmp_path / "trust.html"
+    assert write_report(report, out) == [out]
+    return out.read_text(encoding="utf-8")
+
+
+def test_html_is_self_contained(html_report):
+    lowered = html_report.lower()
+    assert "http://" not in lowered and "https://" not in lowered
+    for needle in ("<script", "<link", "<iframe", "<object", "<embed", "url(", "@import", "<base", "srcset"):
+        assert needle not in lowered, needle
+    refs = re.findall(r"\b(?:src|href|action|poster)\s*=\s*\"([^\"]*)\"", html_report, re.I)
+    assert refs and all(r.startswith(("data:image/png;base64,", "#")) for r in refs), \
+        [r[:40] for r in refs if not r.startswith(("data:", "#"))]
+    assert "Content-Security-Policy" in html_report and "default-src 'none'" in html_report
+
+
+def test_every_image_is_an_embedded_png_that_decodes(html_report):
+    sources = IMG_SRC.findall(html_report)
+    assert len(sources) >= 8  # overview, overall mistakes, and per workflow rate/blast/stages/mistakes
+    for src in sources:
+        assert src.startswith("data:image/png;base64,")
+        png = base64.b64decode(src.split(",", 1)[1], validate=True)
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        with Image.open(io.BytesIO(png)) as im:
+            im.load()
+            assert im.width > 200 and im.height > 100
+            assert len(im.convert("L").getcolors(maxcolors=1 << 16) or range(99)) > 2  # not blank
+        assert b"matplotlib.org" not in png  # no Software tag carrying a URL
+
+
+def test_agent_and_scenario_text_is_escaped_in_html(html_report):
+    for payload in PAYLOADS:
+        assert payload not in html_report, payload
+        assert html.escape(payload, quote=False) in html_report, payload
+    assert "<script" not in html_report.lower() and "onerror=" not in html_report.replace("onerror=alert", "")
+
+
+def test_html_shows_the_verdict_criteria_and_audit_commands(report, html_report):
+    sec = section(report)
+    assert "Gate to approve for sloppy@1" in html_report and "max_mistake_rate" in html_report
+    assert "✗ not met" in html_report and "✓ met" in html_report
+    for run in sec["bad_runs"]:
+        assert f"harness audit explain {run['run_id']}" in html_report
+    assert "d" * 16 in html_report  # evidence digest (shortened) of the transition
+    assert "approved unchanged" in html_report and "partially approved (edited)" in html_report
+
+
+def _table_rows(text):
+    return [line for line in text.splitlines() if line.startswith("|")]
+
+
+def _cells(line):
+    return re.split(r"(?<!\\)\|", line.strip())[1:-1]
+
+
+def test_markdown_escapes_markup_and_pipes_and_keeps_tables_square(report, tmp_path):
+    out = tmp_path / "trust.md"
+    written = write_report(report, out)
+    text = out.read_text(encoding="utf-8")
+    assert "<" not in text and "http" not in text
+    for payload in PAYLOADS:
+        assert payload not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text  # scenario id
+    assert "&lt;script&gt;alert(2)&lt;/script&gt; \\| col" in text  # mistake detail, pipe escaped
+    assert "&lt;img src=x onerror=alert(4)&gt; \\| ok" in text  # transition reason
+    width = None
+    for line in _table_rows(text):
+        if line.startswith("|---") or line.startswith("|--"):
+            continue
+        n = len(_cells(line))
+        if line.startswith("| workflow") or line.startswith("| agent") or line.startswith("| type") \
+                or line.startswith("| criterion") or line.startswith("| dimension") or line.startswith("| stage") \
+                or line.startswith("| scenario") or line.startswith("| #") or line.startswith("| run"):
+            width = n
+        assert n == width, line
+    images = [p for p in written if p.suffix == ".png"]
+    assert images and all(p.parent.name == "trust_files" for p in images)
+    for p in images:
+        assert f"(trust_files/{p.name})" in text
+    assert "**Verdict:**" in text and f"## {WF}" in text
+
+
+def test_markdown_without_images(report, tmp_path):
+    out = tmp_path / "plain.md"
+    assert write_report(report, out, images=False) == [out]
+    assert "![" not in out.read_text(encoding="utf-8") and not (tmp_path / "plain_files").exists()
+
+
+def test_json_file_matches_the_report(report, tmp_path):
+    out = tmp_path / "trust.json"
+    write_report(report, out)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["overall"]["totals"]["runs"] == report["overall"]["totals"]["runs"] == 672
+    assert section(data)["verdict"]["tracks"][0]["criteria"]
+
+
+@given(st.text())
+def test_md_never_lets_markup_or_table_breaks_through(text):
+    out = md(text)
+    assert "<" not in out and ">" not in out and "\n" not in out and "\r" not in out
+    assert re.search(r"(?<!\\)\|", out) is None  # every pipe escaped
+    assert re.search(r"(?<!\\)[`*\[\]]", out.replace("\\\\", "")) is None
+
+
+@given(st.text())
+def test_md_code_is_either_a_clean_code_span_or_escaped_text(text):
+    out = md_code(text)
+    if out.startswith("`") and out.endswith("`") and len(out) >= 2 and "`" not in out[1:-1]:
+        assert not re.search(r"[|<>&\r\n]", out)
+    else:
+        assert out == md(text)
+
+
+def test_html_renderer_refuses_anything_but_embedded_pngs(report):
+    with pytest.raises(ValueError):
+        render_html(report, {"overview": "https://example.org/x.png"})
+    assert "<img" not in render_html(report, {})
+    assert render_markdown(report).startswith("# Trust report")
+
+
+@pytest.mark.parametrize("name", ["out.pdf", "out.txt", "out", "out.HTML.bak"])
+def test_unsupported_extensions(name):
+    with pytest.raises(UsageError, match="cannot write a report"):
+        format_for(name)
+
+
+@pytest.mark.parametrize("name,kind", [("a.html", "html"), ("a.HTM", "html"), ("a.md", "markdown"),
+                                       ("a.json", "json")])
+def test_supported_extensions(name, kind):
+    assert format_for(name) == kind
