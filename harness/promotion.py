@@ -42,13 +42,15 @@ def resolve_agent(ledger: Ledger, workflow: str, agent: str | None) -> tuple[str
         if len(mine) == 1:
             return name, mine[0]["agent_version"]
         if not mine:
-            raise UsageError(f"agent {name!r} has no runs of {workflow} in the ledger.",
-                             expected="an agent from `harness status`")
+            raise GateNotMet(f"agent {name!r} has no runs of {workflow} in the ledger: there is no evidence, "
+                             "so no gate can be met.", expected="runs first: `harness run` with this "
+                             "workflow's scenarios, then `harness status`")
         tracks = mine
     if len(tracks) == 1:
         return tracks[0]["agent"], tracks[0]["agent_version"]
     if not tracks:
-        raise UsageError(f"{workflow} has no runs in the ledger, so there is no evidence to judge.",
+        raise GateNotMet(f"{workflow} has no runs in the ledger: there is no evidence, so no gate can be met "
+                         "(min_runs: measured 0).",
                          expected="runs first: `harness run` with this workflow's scenarios")
     names = ", ".join(f"{t['agent']}@{t['agent_version']} ({t['runs']} runs)" for t in tracks[:6])
     raise UsageError(f"several agent versions have evidence for {workflow}: {names}.",
