@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -618,7 +619,7 @@ def _distribution(vc: pd.DataFrame, total_runs: int) -> dict[str, Any]:
     """Percentiles (nearest rank) of one dimension over all runs, from its non-zero value counts."""
     nonzero = int(vc["count"].sum()) if len(vc) else 0
     zeros = max(0, total_runs - nonzero)
-    out: dict[str, Any] = {"runs": total_runs, "zero": zeros, "nonzero": nonzero}
+    out: dict[str, Any] = {"runs": total_runs, "zero": zeros}
     if not total_runs:
         out.update({"p50": None, "p90": None, "p95": None, "p99": None, "max": None})
         return out
@@ -645,7 +646,7 @@ def _histogram(vcs: dict[str, pd.DataFrame], totals: dict[str, int]) -> list[dic
             if integral:
                 edges = np.unique(np.ceil(edges))
             bins += [{"lo": _num(lo), "hi": _num(hi), "label": f"{_short(lo)}–{_short(hi)}"}
-                     for lo, hi in zip(edges[:-1], edges[1:])]
+                     for lo, hi in pairwise(edges)]
     for basis in BASES:
         vc = vcs[basis]
         nonzero = int(vc["count"].sum()) if len(vc) else 0
@@ -722,7 +723,7 @@ def _rolling(series: _Series, confidence: float, method: str) -> dict[str, Any]:
         if len(starts) <= 60:
             ends_ = np.concatenate([change, [n_all]])
             stages = [{"stage": series.stages[int(series.stage[s])], "from_run": int(s) + 1, "to_run": int(e)}
-                      for s, e in zip(starts, ends_)]
+                      for s, e in zip(starts, ends_, strict=True)]
     return {"x": "run_index: position of the run among the workflow's runs in the report, oldest first",
             "runs": n_all, "tracks": tracks, "stage_spans": stages}
 
@@ -753,12 +754,13 @@ def _plans_summary(pdf: pd.DataFrame) -> dict[str, Any]:
         out["share_approved_unchanged"] = None
         return out
     reviewed_mask = pdf["approved_unchanged"].notna()
-    unchanged_mask = reviewed_mask & (pdf["approved_unchanged"] == True)  # noqa: E712 - SQL booleans
+    full = pdf["approved_unchanged"].map(lambda v: isinstance(v, bool | int | np.bool_) and bool(v)).astype(bool)
+    unchanged_mask = reviewed_mask & full
     rejected_mask = pdf["status"] == "rejected"
     total = count(slice(None))
     reviewed, unchanged, rejected = count(reviewed_mask), count(unchanged_mask), count(rejected_mask)
     return {"total": total, "reviewed": reviewed, "approved_unchanged": unchanged,
-            "partially_approved": count(reviewed_mask & ~(pdf["approved_unchanged"] == True) & ~rejected_mask),  # noqa: E712
+            "partially_approved": count(reviewed_mask & ~full & ~rejected_mask),
             "rejected": rejected, "pending": count(pdf["status"] == "pending"),
             "stale": count(pdf["status"] == "stale"), "applied": count(pdf["status"] == "applied"),
             "share_approved_unchanged": (unchanged / reviewed) if reviewed else None}

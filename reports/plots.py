@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import io
+import math
+from itertools import pairwise
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -49,6 +51,24 @@ def _text(value: Any) -> str:
     return str(value).replace("$", r"\$")
 
 
+def _broken_at_gaps(points: list[dict]) -> tuple[list, list, list, list]:
+    """x, rate, lower, upper — with a NaN where the agent version had no runs for a long stretch, so the
+    line is not drawn across another version's runs."""
+    xs, rate, lo, hi = [], [], [], []
+    steps = sorted(b["run_index"] - a["run_index"] for a, b in pairwise(points))
+    typical = steps[len(steps) // 2] if steps else 0
+    gap = max(5 * typical, points[0]["runs_in_window"] if points else 0)
+    for i, p in enumerate(points):
+        if i and typical and p["run_index"] - points[i - 1]["run_index"] > gap:
+            for seq in (xs, rate, lo, hi):
+                seq.append(float("nan"))
+        xs.append(p["run_index"])
+        rate.append(p["rate"])
+        lo.append(p["lower"])
+        hi.append(p["upper"])
+    return xs, rate, lo, hi
+
+
 def rate_figure(section: dict[str, Any]) -> bytes | None:
     """Rolling mistake rate per agent version, its confidence band, the gate's threshold, stage spans."""
     s = section["mistake_rate_series"]
@@ -66,11 +86,8 @@ def rate_figure(section: dict[str, Any]) -> bytes | None:
     top = 0.0
     for i, t in enumerate(tracks):
         colour = TRACK_COLOURS[i % len(TRACK_COLOURS)]
-        xs = [p["run_index"] for p in t["points"]]
-        rate = [p["rate"] for p in t["points"]]
-        lo = [p["lower"] for p in t["points"]]
-        hi = [p["upper"] for p in t["points"]]
-        top = max(top, max(hi))
+        xs, rate, lo, hi = _broken_at_gaps(t["points"])
+        top = max(top, max(h for h in hi if not math.isnan(h)))
         label = _text(f"{t['agent']}@{t['agent_version']} (rolling {t['window_runs']} runs)")
         if len(xs) == 1:
             ax.errorbar(xs, rate, yerr=[[rate[0] - lo[0]], [hi[0] - rate[0]]], fmt="o", color=colour, label=label,

@@ -273,11 +273,11 @@ def _workflow_md(i: int, w: dict[str, Any], imgs: dict[str, str]) -> list[str]:
         if len(sc["rows"]) > len(top):
             lines += [f"({len(sc['rows']) - len(top)} more scenarios in the HTML and JSON reports.)", ""]
     p = w["plans"]
-    lines += ["### Approval evidence", "",
-              f"{num(p['reviewed'])} plans reviewed: {num(p['approved_unchanged'])} approved unchanged, "
-              f"{num(p['partially_approved'])} partially approved (edited), {num(p['rejected'])} rejected "
-              f"(share approved unchanged {pct(p['share_approved_unchanged'])}); {num(p['pending'])} pending, "
-              f"{num(p['stale'])} stale.", ""]
+    evidence = (f"{num(p['reviewed'])} plans reviewed: {num(p['approved_unchanged'])} approved unchanged, "
+                f"{num(p['partially_approved'])} partially approved (edited), {num(p['rejected'])} rejected "
+                f"(share approved unchanged {pct(p['share_approved_unchanged'])}); {num(p['pending'])} pending, "
+                f"{num(p['stale'])} stale.")
+    lines += ["### Approval evidence", "", evidence, ""]
     lines += ["### Stage history", ""]
     if not w["stage_history"]:
         lines += ["No transitions: the workflow has stayed in sandbox.", ""]

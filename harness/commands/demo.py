@@ -195,15 +195,13 @@ def _print_status(entries: list[dict], label_of: dict[str, str]) -> set[tuple[st
 
 
 def _write_reports(folder: Path, ledger: Any, policy: Any) -> list[Path]:
-    try:
-        from reports import write_report
-    except ImportError:
-        out.print("  (reports are not installed)")
-        return []
+    from reports import build_report, write_report
+
+    report = build_report(ledger, policy)
     paths = []
     for suffix in (".html", ".md", ".json"):
         target = folder / f"trust-report{suffix}"
-        write_report(ledger, policy, target)
+        write_report(report, target)
         paths.append(target)
     return paths
 

@@ -9,6 +9,7 @@ and results out) when started with ``--remote-debugging-pipe``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -69,8 +70,9 @@ class _Pipe:
                 "--disable-default-apps", "--disable-extensions", "--no-first-run", "--no-default-browser-check",
                 "--mute-audio", "--hide-scrollbars", f"--user-data-dir={profile}", "--remote-debugging-pipe",
                 "about:blank"]
-        self.proc = subprocess.Popen(args, preexec_fn=wire, pass_fds=(3, 4), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # preexec_fn is the way to put the pipes at fds 3 and 4 in the child; it only calls dup2
+        self.proc = subprocess.Popen(args, preexec_fn=wire, pass_fds=(3, 4),  # noqa: PLW1509
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(high_r)
         os.close(high_w)
         self._next = 0
@@ -122,20 +124,16 @@ class _Pipe:
         return reply.get("result", {})
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # it may already be gone
             self.send("Browser.close", timeout=5)
-        except Exception:  # noqa: BLE001 - it may already be gone
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
         for fd in (self._to_chrome, self._from_chrome):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 def look(path: Path, width: int = 1280, height: int = 1600, timeout: float = 60.0) -> Look:

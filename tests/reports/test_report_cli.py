@@ -98,7 +98,7 @@ def test_bad_policy_and_bad_url_are_exit_2(ledger_url, tmp_path):
 def test_the_installed_command_exits_2_without_a_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "harness.cli", "report", "--ledger",
                            f"sqlite:///{tmp_path / 'none.db'}", "--out", str(tmp_path / "t.html")],
-                          capture_output=True, text=True, cwd=ROOT)
+                          capture_output=True, text=True, cwd=ROOT, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error: there is no ledger at")
 
@@ -106,5 +106,5 @@ def test_the_installed_command_exits_2_without_a_traceback(tmp_path):
 def test_reports_is_not_imported_by_the_rest_of_the_cli():
     code = ("import sys, harness.cli, harness.promotion, harness.ledger; "
             "bad = [m for m in sys.modules if m == 'reports' or m.startswith('reports.')]; print(bad)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
     assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr

@@ -4,7 +4,17 @@ import json
 
 import numpy as np
 import pytest
-from _report_ledger import EVIL_DETAIL, EVIL_REASON, EVIL_SCENARIO, EVIL_SIGNOFF, NOW, POLICY, WF, WF2, section
+from _report_ledger import (
+    EVIL_DETAIL,
+    EVIL_REASON,
+    EVIL_SCENARIO,
+    EVIL_SIGNOFF,
+    NOW,
+    POLICY,
+    WF,
+    WF2,
+    section,
+)
 
 from harness.errors import NotFoundError, UsageError
 from harness.ledger import Ledger
@@ -101,7 +111,7 @@ def test_verdict_names_every_criterion_required_vs_measured(report):
 def test_blast_radius_distributions_stages_and_worst_runs(report):
     b = section(report, WF2)["blast_radius"]
     files = b["dimensions"]["files_lost"]
-    assert files["potential"]["total"] == 3 and files["realised"]["max"] == 3 and files["potential"]["nonzero"] == 1
+    assert files["potential"]["total"] == 3 and files["realised"]["max"] == 3 and files["potential"]["runs_nonzero"] == 1
     assert files["potential"]["zero"] == 19 and files["potential"]["p95"] == 0 and files["potential"]["max"] == 3
     hist = {h["label"]: h for h in files["histogram"]}
     assert hist["0"]["potential"] == 19 and hist["3"]["realised"] == 1

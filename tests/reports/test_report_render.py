@@ -16,7 +16,8 @@ from harness.errors import UsageError
 from reports import format_for, render_html, render_markdown, write_report
 from reports.render import md, md_code
 
-IMG_SRC = re.compile(r"<img\b[^>]*\bsrc=\"([^\"]*)\"", re.I)
+HEADERS = ("| workflow", "| agent", "| type", "| criterion", "| dimension", "| stage", "| scenario", "| #", "| run")
+IMG_SRC = re.compile(r"<img\b[^>]*\bsrc=\"([^\"]*)\"", re.IGNORECASE)
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def test_html_is_self_contained(html_report):
     assert "http://" not in lowered and "https://" not in lowered
     for needle in ("<script", "<link", "<iframe", "<object", "<embed", "url(", "@import", "<base", "srcset"):
         assert needle not in lowered, needle
-    refs = re.findall(r"\b(?:src|href|action|poster)\s*=\s*\"([^\"]*)\"", html_report, re.I)
+    refs = re.findall(r"\b(?:src|href|action|poster)\s*=\s*\"([^\"]*)\"", html_report, re.IGNORECASE)
     assert refs and all(r.startswith(("data:image/png;base64,", "#")) for r in refs), \
         [r[:40] for r in refs if not r.startswith(("data:", "#"))]
     assert "Content-Security-Policy" in html_report and "default-src 'none'" in html_report
@@ -88,12 +89,10 @@ def test_markdown_escapes_markup_and_pipes_and_keeps_tables_square(report, tmp_p
     assert "&lt;img src=x onerror=alert(4)&gt; \\| ok" in text  # transition reason
     width = None
     for line in _table_rows(text):
-        if line.startswith("|---") or line.startswith("|--"):
+        if line.startswith("|--"):
             continue
         n = len(_cells(line))
-        if line.startswith("| workflow") or line.startswith("| agent") or line.startswith("| type") \
-                or line.startswith("| criterion") or line.startswith("| dimension") or line.startswith("| stage") \
-                or line.startswith("| scenario") or line.startswith("| #") or line.startswith("| run"):
+        if line.startswith(HEADERS):
             width = n
         assert n == width, line
     images = [p for p in written if p.suffix == ".png"]
