@@ -46,6 +46,10 @@ BAD_RUNS = 10
 """Runs listed per workflow as the worst by severity (with their ``audit explain`` command)."""
 WORST_PER_DIMENSION = 3
 MISTAKES_PER_LISTED_RUN = 5
+PASS_K = (1, 2, 4, 8)
+"""The k of pass^k: the chance that k repeats of the same scenario all pass."""
+CELL_KEYS = ("workflow", "agent", "agent_version", "scenario")
+"""What "the same scenario" means for pass^k: one scenario of one workflow, run by one agent version."""
 
 
 # -- inputs ---------------------------------------------------------------------------------------------
@@ -204,6 +208,9 @@ def build_report(ledger: Ledger, policy: Policy, *, workflows: list[str] | None 
                            "method; 95% Clopper-Pearson when no gate applies)",
             "band": "two-sided confidence interval (same confidence, Clopper-Pearson) of the rolling rate",
             "verdict": "the next stage's gate evaluated now over the gate's own window (not --since)",
+            "pass_k": "pass^k: the chance that k repeats of the same scenario all pass; per scenario and agent "
+                      "version with c passes in n runs (every run in scope, errored ones as not passed) "
+                      "C(c,k)/C(n,k), averaged over the scenarios with at least k runs",
         },
         "overall": overall,
         "workflows": report_workflows,
@@ -552,7 +559,7 @@ def _worst_name(value: Any) -> str | None:
     return SEVERITIES[int(value)]
 
 
-def _totals(df: pd.DataFrame, confidence: float, method: str) -> dict[str, Any]:
+def _totals(df: pd.DataFrame, confidence: float, method: str, *, reliability: bool = True) -> dict[str, Any]:
     total = int(df["runs"].sum()) if len(df) else 0
     infra = int(df["infra_errors"].sum()) if len(df) else 0
     dirty = int(df["with_mistake"].sum()) if len(df) else 0
@@ -560,6 +567,7 @@ def _totals(df: pd.DataFrame, confidence: float, method: str) -> dict[str, Any]:
     return {
         "runs": total, "infra_errors": infra, "agent_errors": int(df["agent_errors"].sum()) if len(df) else 0,
         "outcomes": outcomes, "pass_rate": (outcomes["pass"] / total) if total else None,
+        "pass_k": pass_k(df) if reliability else [],
         **rate_entry(dirty, total - infra, confidence, method),
         "mistakes": int(df["mistakes"].sum()) if len(df) else 0,
         "worst_severity": _worst_name(df["worst"].max()) if len(df) else None,
@@ -567,6 +575,35 @@ def _totals(df: pd.DataFrame, confidence: float, method: str) -> dict[str, Any]:
         "last_started": iso(_dt(df["last_started"].max())) if len(df) else None,
         "blast_radius": _blast_totals(df),
     }
+
+
+def pass_k(df: pd.DataFrame, ks: tuple[int, ...] = PASS_K) -> list[dict[str, Any]]:
+    """Reliability over repeats: per k, the mean over scenarios of C(c,k)/C(n,k).
+
+    ``df`` holds grouped run counts with the ``CELL_KEYS``, ``outcome`` and ``runs`` columns (the
+    report's grouped table or any slice of it). A scenario is one (workflow, agent, agent_version,
+    scenario) cell with n runs of which c passed; every run counts, so errored runs (the agent's,
+    the harness's or the environment's) count as not passed. Cells with n < k are left out of that k
+    (C(c,k) = 0 when c < k), and a k no cell supports is left out. Each entry: ``{k, value,
+    scenarios}`` with ``scenarios`` the number of cells the mean covers.
+    """
+    if not len(df):
+        return []
+    from scipy.special import comb
+
+    passed = df["runs"].where(df["outcome"] == "pass", 0)
+    cells = (df.assign(passed=passed).groupby(list(CELL_KEYS), observed=True, sort=False)
+             .agg(n=("runs", "sum"), passed=("passed", "sum")))
+    n, c = cells["n"].to_numpy(dtype=np.int64), cells["passed"].to_numpy(dtype=np.int64)
+    out = []
+    for k in ks:
+        supported = n >= k
+        count = int(supported.sum())
+        if not count:
+            continue
+        ratios = comb(c[supported], k) / comb(n[supported], k)
+        out.append({"k": k, "value": float(ratios.mean()), "scenarios": count})
+    return out
 
 
 def _dt(value: Any) -> datetime | None:
@@ -859,7 +896,7 @@ def _by_stage(df: pd.DataFrame, confidence: float, method: str) -> list[dict[str
     if not len(df):
         return out
     for stage, part in df.groupby("stage", observed=True, sort=False):
-        t = _totals(part, confidence, method)
+        t = _totals(part, confidence, method, reliability=False)  # by_stage does not list pass^k
         contained = {dim: _num(t["blast_radius"]["potential"][dim]["total"] - t["blast_radius"]["realised"][dim]["total"])
                      for dim in BLAST_DIMENSIONS}
         out.append({"stage": stage, "runs": t["runs"], "counted_runs": t["counted_runs"],

@@ -70,6 +70,31 @@ def short(digest: Any, n: int = 12) -> str:
     return "—" if not digest else str(digest)[:n]
 
 
+PASS_K_HEADER = "pass^k (k = 1 / 2 / 4 / 8)"
+PASS_K_NOTE = ("pass^k: the chance that k repeats of the same scenario all pass (per scenario and agent version, "
+               "c passes in n runs: C(c,k)/C(n,k), averaged over the scenarios with at least k runs; errored runs "
+               "count as not passed; — where no scenario has k runs).")
+
+
+def _pass_k_by_k(entries: Any) -> dict[int, dict[str, Any]]:
+    return {int(e["k"]): e for e in (entries or [])}
+
+
+def pass_k_values(entries: Any, ks: tuple[int, ...] = (1, 2, 4, 8)) -> str:
+    """``pass_k`` entries as "97.0% / 94.1% / 88.6% / —" (k = 1, 2, 4, 8; — where no scenario has k runs)."""
+    by_k = _pass_k_by_k(entries)
+    return " / ".join(pct(by_k[k]["value"]) if k in by_k else "—" for k in ks)
+
+
+def pass_k_scenarios(entries: Any, ks: tuple[int, ...] = (1, 2, 4, 8)) -> str:
+    """How many scenarios each average covers, as "30 / 30 / 30 / 28 scenarios"."""
+    by_k = _pass_k_by_k(entries)
+    if not by_k:
+        return "no scenarios"
+    counts = [num(by_k[k]["scenarios"]) if k in by_k else "0" for k in ks]
+    return " / ".join(counts) + (" scenario" if counts == ["1"] * len(ks) else " scenarios")
+
+
 # -- JSON -----------------------------------------------------------------------------------------------
 def _clean(obj: Any) -> Any:
     if isinstance(obj, dict):
@@ -91,8 +116,10 @@ def render_json(report: dict[str, Any]) -> str:
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(pct=pct, num=num, value=value, short=short)
-    env.globals.update(SEVERITIES=SEVERITIES, BLAST_DIMENSIONS=BLAST_DIMENSIONS, heat=heat)
+    env.filters.update(pct=pct, num=num, value=value, short=short, pass_k_values=pass_k_values,
+                       pass_k_scenarios=pass_k_scenarios)
+    env.globals.update(SEVERITIES=SEVERITIES, BLAST_DIMENSIONS=BLAST_DIMENSIONS, heat=heat,
+                       PASS_K_HEADER=PASS_K_HEADER, PASS_K_NOTE=PASS_K_NOTE)
     return env
 
 
@@ -156,7 +183,8 @@ def render_markdown(report: dict[str, Any], image_paths: dict[str, str] | None =
         lines += ["**No evidence:** no runs match this report's filters.", ""]
     else:
         lines.append(f"{num(t['runs'])} runs ({num(t['infra_errors'])} harness/environment errors not counted); "
-                     f"pass rate {pct(t['pass_rate'])}; {num(t['with_mistake'])} of {num(t['counted_runs'])} counted "
+                     f"pass rate {pct(t['pass_rate'])}, pass^k {pass_k_values(t['pass_k'])} "
+                     f"({pass_k_scenarios(t['pass_k'])}); {num(t['with_mistake'])} of {num(t['counted_runs'])} counted "
                      f"runs with a mistake: {pct(t['mistake_rate'], 2)} (95% upper bound {pct(t['upper_bound'], 2)}); "
                      f"worst severity {md(t['worst_severity'] or 'none')}.")
         lines.append("")
@@ -192,21 +220,22 @@ def _verdict_word(w: dict[str, Any]) -> str:
 def _agents_md(agents: list[dict[str, Any]], with_workflows: bool = False) -> list[str]:
     if not agents:
         return ["No runs.", ""]
-    headers = ["agent", "version", "runs", "pass rate", "mistake rate", "upper bound", "worst severity",
+    headers = ["agent", "version", "runs", "pass rate", PASS_K_HEADER, "mistake rate", "upper bound", "worst severity",
                "potential blast (entities / irreversible / external / money / files)", "realised blast"]
     if with_workflows:
         headers.insert(2, "workflows")
     rows = []
     for a in agents:
         b = a["blast_radius"]
-        row = [md(a["agent"]), md(a["agent_version"]), num(a["runs"]), pct(a["pass_rate"]), pct(a["mistake_rate"], 2),
+        row = [md(a["agent"]), md(a["agent_version"]), num(a["runs"]), pct(a["pass_rate"]),
+               f"{pass_k_values(a['pass_k'])} ({pass_k_scenarios(a['pass_k'])})", pct(a["mistake_rate"], 2),
                pct(a["upper_bound"], 2), md(a["worst_severity"] or "none"),
                " / ".join(num(b["potential"][d]["total"]) for d in BLAST_DIMENSIONS),
                " / ".join(num(b["realised"][d]["total"]) for d in BLAST_DIMENSIONS)]
         if with_workflows:
             row.insert(2, md(", ".join(a.get("workflows", []))))
         rows.append(row)
-    return _table(headers, rows)
+    return _table(headers, rows) + [PASS_K_NOTE, ""]
 
 
 def _mistakes_md(m: dict[str, Any]) -> list[str]:
@@ -238,7 +267,8 @@ def _workflow_md(i: int, w: dict[str, Any], imgs: dict[str, str]) -> list[str]:
         lines += ["**No evidence:** no runs of this workflow match the report's filters.", ""]
     else:
         lines += [f"{num(t['runs'])} runs, {num(t['infra_errors'])} harness/environment errors; "
-                  f"{num(t['with_mistake'])} of {num(t['counted_runs'])} counted runs with a mistake "
+                  f"pass rate {pct(t['pass_rate'])}, pass^k {pass_k_values(t['pass_k'])} "
+                  f"({pass_k_scenarios(t['pass_k'])}); {num(t['with_mistake'])} of {num(t['counted_runs'])} counted runs with a mistake "
                   f"({_counted_text(w['counted_severities'])} or an agent error): {pct(t['mistake_rate'], 2)}, "
                   f"{t['confidence']:.0%} upper bound {pct(t['upper_bound'], 2)}"
                   + (f" vs threshold {pct(w['mistake_rate_series']['threshold'], 2)}"

@@ -2,6 +2,7 @@
 
 from harness.agents._api import AgentProvider, CallableProvider, Task, Toolbox
 from harness.agents._loader import BUILTINS, load_agent, parse_options
+from harness.agents._openai import OpenAIEndpointError, OpenAIProvider
 from harness.agents._oracle import DoNothingProvider, OracleProvider
 from harness.agents._replay import ReplayProvider
 from harness.agents._simulated import KINDS as SIMULATED_MISTAKE_KINDS
@@ -9,5 +10,6 @@ from harness.agents._simulated import SimulatedProvider
 
 __all__ = [
     "AgentProvider", "CallableProvider", "Task", "Toolbox", "BUILTINS", "load_agent", "parse_options",
-    "OracleProvider", "DoNothingProvider", "ReplayProvider", "SimulatedProvider", "SIMULATED_MISTAKE_KINDS",
+    "OpenAIProvider", "OpenAIEndpointError", "OracleProvider", "DoNothingProvider", "ReplayProvider",
+    "SimulatedProvider", "SIMULATED_MISTAKE_KINDS",
 ]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.agents._api import CallableProvider
+from harness.agents._openai import OpenAIProvider
 from harness.agents._oracle import DoNothingProvider, OracleProvider
 from harness.agents._replay import ReplayProvider
 from harness.agents._simulated import SimulatedProvider
@@ -26,6 +27,7 @@ BUILTINS = {
     "simulated": SimulatedProvider,
     "replay": ReplayProvider,
     "noop": DoNothingProvider,
+    "openai": OpenAIProvider,
 }
 
 

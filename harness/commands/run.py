@@ -18,6 +18,7 @@ from harness.config import audit_dir, audit_key
 from harness.errors import UsageError
 from harness.models import BLAST_DIMENSIONS, SEVERITIES, STAGES, RunResult
 from harness.plans import parse_reviewer
+from harness.reliability import pass_hat
 from harness.executors import run_with
 from harness.runner import RunConfig
 from harness.scenario import load_scenarios
@@ -165,6 +166,7 @@ class _Recorder:
 def summary_json(results: list[RunResult]) -> dict:
     return {
         "runs": len(results),
+        "reliability": pass_hat(results),
         "passed": sum(r.outcome == "pass" for r in results),
         "failed": sum(r.outcome == "fail" for r in results),
         "errored": sum(r.outcome == "error" for r in results),
@@ -197,6 +199,9 @@ def print_summary(results: list[RunResult], plans: list[Any], stage: str) -> Non
     table.add_column("pass", justify="right")
     table.add_column("fail", justify="right")
     table.add_column("error", justify="right")
+    trials = max((r.trial for r in results), default=0) + 1
+    if trials > 1:
+        table.add_column(f"pass^{trials}", justify="right")
     table.add_column("mistakes (L/M/H/C)", justify="right")
     for dim in BLAST_DIMENSIONS:
         table.add_column(SHORT[dim], justify="right")
@@ -209,12 +214,14 @@ def print_summary(results: list[RunResult], plans: list[Any], stage: str) -> Non
             pot = sum(getattr(r.blast_radius.potential, dim) for r in rs)
             cells.append(f"{_fmt(real)}/{_fmt(pot)}")
         passed = sum(r.outcome == "pass" for r in rs)
+        reliability = [f"{pass_hat(rs, (trials,)).get(f'pass^{trials}', 0):.0%}"] if trials > 1 else []
         table.add_row(workflow, str(len(rs)), f"{passed} ({passed / len(rs):.0%})",
                       str(sum(r.outcome == "fail" for r in rs)), str(sum(r.outcome == "error" for r in rs)),
-                      "/".join(str(sev[s]) for s in SEVERITIES), *cells)
+                      *reliability, "/".join(str(sev[s]) for s in SEVERITIES), *cells)
     out.print(table)
     out.print("[dim]blast radius columns: realised/potential (what changed / what would have changed "
-              "unsupervised)[/]")
+              "unsupervised)" + (f"; pass^{trials}: share of scenarios whose {trials} repeats all passed"
+                                 if trials > 1 else "") + "[/]")
     contained = _containment(results)
     if contained:
         out.print(contained)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _audit_helpers import RUN_ID, write_log
+from ._audit_helpers import RUN_ID, write_log
 
 from harness.audit import set_head_lookup, set_locator
 

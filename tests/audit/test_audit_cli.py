@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _audit_helpers import RUN_ID, lines_of, write_log
+from ._audit_helpers import RUN_ID, lines_of, write_log
 from typer.testing import CliRunner
 
 from harness.audit import set_head_lookup

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from _audit_helpers import EVENTS, write_log
+from ._audit_helpers import EVENTS, write_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

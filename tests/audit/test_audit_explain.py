@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from _audit_helpers import EVENTS, RUN_ID, write_log
+from ._audit_helpers import EVENTS, RUN_ID, write_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

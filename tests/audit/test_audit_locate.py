@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _audit_helpers import EVENTS, write_log
+from ._audit_helpers import EVENTS, write_log
 
 from harness.audit import locate_log, set_locator
 from harness.config import audit_dir

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from _audit_helpers import EVENTS, RUN_ID, canon, write_log
+from ._audit_helpers import EVENTS, RUN_ID, canon, write_log
 from pydantic import BaseModel
 
 from harness.audit import (

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from _promotion_helpers import WF, make_policy, record
+from ._promotion_helpers import WF, make_policy, record
 
 from harness import _gate
 

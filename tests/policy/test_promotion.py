@@ -5,7 +5,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from _promotion_helpers import WF, make_policy, put_at, record
+from ._promotion_helpers import WF, make_policy, put_at, record
 
 from harness import promotion
 from harness.errors import ConflictError, GateNotMet, UsageError

@@ -4,7 +4,7 @@ import json
 
 import pytest
 import typer
-from _promotion_helpers import WF, record
+from ._promotion_helpers import WF, record
 from typer.testing import CliRunner
 
 from harness.commands.promotion import register

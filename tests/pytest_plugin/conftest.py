@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _plugin_data import MINIMAL, NOTHING
+from ._plugin_data import MINIMAL, NOTHING
 
 # pytester's in-process runs (runpytest) forget every module first imported inside them, and the
 # libyaml C extension does not survive being imported twice: import what the plugin uses up front.

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from _plugin_data import DATA
+from ._plugin_data import DATA
 
 from harness.config import audit_dir, ledger_url
 
@@ -130,7 +130,10 @@ def test_report_location_names_the_file_and_line(pytester, suite):
 def test_a_malformed_file_is_a_collection_error_naming_file_and_field(pytester, suite):
     for name in ("03-unknown-field.yaml", "13-not-a-mapping.yaml", "04-bad-tier.yaml"):
         (suite / name).write_bytes((DATA / "malformed" / name).read_bytes())
-    result = pytester.runpytest("suite", "--harness-agent", "oracle", "--harness-no-ledger")
+    # (in-process pytester re-imports nothing, so pytest warns it cannot rewrite the already imported
+    # harness packages; a real run never sees that warning)
+    result = pytester.runpytest("suite", "--harness-agent", "oracle", "--harness-no-ledger",
+                                "-W", "ignore::pytest.PytestAssertRewriteWarning")
     result.assert_outcomes(passed=2, errors=3)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     text = result.stdout.str()

@@ -2,7 +2,7 @@
 
 import pytest
 import yaml
-from _report_ledger import NOW, POLICY, build
+from ._report_ledger import NOW, POLICY, build
 
 from harness.ledger import Ledger
 from harness.policy import policy_from_dict

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _report_ledger import WF, WF2
+from ._report_ledger import WF, WF2
 from typer.testing import CliRunner
 
 from harness.cli import app

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from _report_ledger import (
+from ._report_ledger import (
     EVIL_DETAIL,
     EVIL_REASON,
     EVIL_SCENARIO,
@@ -223,3 +223,91 @@ def test_a_policy_workflow_without_runs_reports_no_evidence(ledger, policy):
     sec = section(report, "email.inbox-triage")
     assert sec["totals"]["runs"] == 0 and sec["verdict"]["next_gate_met"] is None
     assert "no runs" in sec["verdict"]["summary"]
+
+
+# -- pass^k: reliability over repeats ---------------------------------------------------------------------
+def _cells(*rows):
+    """Grouped counts as the report keeps them: (scenario, outcome, runs) of one workflow and agent version."""
+    import pandas as pd
+
+    return pd.DataFrame([{"workflow": WF, "agent": "a", "agent_version": "1", "scenario": sc, "outcome": o, "runs": n}
+                         for sc, o, n in rows])
+
+
+def test_pass_k_by_hand_from_grouped_counts():
+    from reports.data import pass_k
+
+    # scenario A: 3 of 4 passed, B: 4 of 4
+    got = {e["k"]: e for e in pass_k(_cells(("A", "pass", 3), ("A", "fail", 1), ("B", "pass", 4)))}
+    assert set(got) == {1, 2, 4}  # no scenario has 8 runs: k = 8 is left out
+    assert got[1]["value"] == pytest.approx((3 / 4 + 1) / 2)  # 0.875
+    assert got[2]["value"] == pytest.approx((3 / 6 + 1) / 2)  # mean(C(3,2)/C(4,2), 1) = mean(0.5, 1) = 0.75
+    assert got[4]["value"] == pytest.approx((0 + 1) / 2)  # C(3,4) = 0: mean(0, 1) = 0.5
+    assert [got[k]["scenarios"] for k in (1, 2, 4)] == [2, 2, 2]
+    # a scenario with fewer than k runs is left out of that k only
+    got = {e["k"]: e for e in pass_k(_cells(("A", "pass", 3), ("A", "fail", 1), ("B", "pass", 4), ("C", "fail", 1)))}
+    assert got[1]["scenarios"] == 3 and got[1]["value"] == pytest.approx((0.75 + 1 + 0) / 3)
+    assert got[2]["scenarios"] == 2 and got[2]["value"] == pytest.approx(0.75)
+    assert got[4]["scenarios"] == 2 and got[4]["value"] == pytest.approx(0.5)
+    assert pass_k(_cells()) == []
+
+
+def test_pass_k_counts_errored_runs_as_not_passed():
+    from reports.data import pass_k
+
+    # 3 passes, an agent error and an environment error: n = 5, c = 3 (not 3 of 3)
+    got = {e["k"]: e["value"] for e in pass_k(_cells(("A", "pass", 3), ("A", "error", 2)))}
+    assert got == pytest.approx({1: 3 / 5, 2: 3 / 10, 4: 0.0})
+
+
+def test_pass_k_keeps_agent_versions_and_workflows_apart():
+    import pandas as pd
+
+    from reports.data import pass_k
+
+    df = pd.concat([_cells(("A", "pass", 2)), _cells(("A", "fail", 2)).assign(agent_version="2"),
+                    _cells(("A", "pass", 2)).assign(workflow=WF2)])
+    (k1, k2) = pass_k(df)
+    # three cells, not one scenario with 4 of 6: (1 + 0 + 1) / 3
+    assert (k1["k"], k1["scenarios"], k2["k"], k2["scenarios"]) == (1, 3, 2, 3)
+    assert k1["value"] == pytest.approx(2 / 3) and k2["value"] == pytest.approx(2 / 3)
+
+
+def test_pass_k_in_the_report_per_workflow_and_agent_version(report):
+    sec = section(report)
+    by = {(a["agent"], a["agent_version"]): {e["k"]: e for e in a["pass_k"]} for a in sec["agents"]}
+    # careful@1: 100 runs of each of three scenarios, one failure in acme and one in globex
+    c1 = by[("careful", "1")]
+    assert [c1[k]["scenarios"] for k in (1, 2, 4, 8)] == [3, 3, 3, 3]
+    assert c1[2]["value"] == pytest.approx((98 / 100 + 98 / 100 + 1) / 3)  # C(99,2)/C(100,2) = 0.98
+    assert c1[8]["value"] == pytest.approx((92 / 100 * 2 + 1) / 3)  # C(99,8)/C(100,8) = 92/100
+    assert all(e["value"] == 1.0 for e in by[("careful", "2")].values())
+    # sloppy@1: renew-acme 20 passed of 27 (25 + an agent error + an environment error, both not passed),
+    # the markup scenario 20 of 25
+    sl = by[("sloppy", "1")]
+    assert sl[1]["value"] == pytest.approx((20 / 27 + 20 / 25) / 2)
+    assert sl[2]["value"] == pytest.approx((190 / 351 + 190 / 300) / 2)
+    assert sl[4]["value"] == pytest.approx((4845 / 17550 + 4845 / 12650) / 2)
+    assert sl[2]["scenarios"] == 2
+    # the workflow: the mean over its 3 + 3 + 2 (agent version, scenario) cells
+    wf = {e["k"]: e for e in sec["totals"]["pass_k"]}
+    assert wf[1]["scenarios"] == 8
+    assert wf[1]["value"] == pytest.approx((0.99 * 2 + 1 + 3 + 20 / 27 + 20 / 25) / 8)
+    # files.cleanup: one scenario, 19 of 20 passed
+    assert section(report, WF2)["totals"]["pass_k"] == [
+        {"k": 1, "value": pytest.approx(0.95), "scenarios": 1}, {"k": 2, "value": pytest.approx(0.9), "scenarios": 1},
+        {"k": 4, "value": pytest.approx(0.8), "scenarios": 1}, {"k": 8, "value": pytest.approx(0.6), "scenarios": 1}]
+    # across workflows careful@1 has four scenarios (three in crm, one in files.cleanup)
+    overall = {(a["agent"], a["agent_version"]): a for a in report["overall"]["agents"]}
+    o1 = {e["k"]: e for e in overall[("careful", "1")]["pass_k"]}
+    assert o1[1]["scenarios"] == 4 and o1[1]["value"] == pytest.approx((0.99 * 2 + 1 + 0.95) / 4)
+    data = json.loads(render_json(report))
+    assert section(data)["agents"][0]["pass_k"][0] == {"k": 1, "value": pytest.approx(0.99333333), "scenarios": 3}
+    assert "pass_k" in data["definitions"]
+
+
+def test_pass_k_follows_the_filters(ledger, policy):
+    only = build_report(ledger, policy, agent="sloppy@1", since="2025-03-01T00:00:00", now=NOW)
+    assert [e["scenarios"] for e in section(only)["totals"]["pass_k"]] == [2, 2, 2, 2]
+    late = build_report(ledger, policy, since="2030-01-01", now=NOW)
+    assert section(late)["totals"]["pass_k"] == [] and late["overall"]["totals"]["pass_k"] == []

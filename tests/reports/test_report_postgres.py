@@ -8,7 +8,7 @@ import os
 import uuid
 
 import pytest
-from _report_ledger import NOW, build
+from ._report_ledger import NOW, build
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 

@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from _report_ledger import PAYLOADS, WF, section
+from ._report_ledger import PAYLOADS, WF, section
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
@@ -150,3 +150,24 @@ def test_unsupported_extensions(name):
                                        ("a.json", "json")])
 def test_supported_extensions(name, kind):
     assert format_for(name) == kind
+
+
+def test_pass_k_is_shown_next_to_the_pass_rate(report, html_report):
+    from reports.render import pass_k_scenarios, pass_k_values
+
+    sloppy = next(a for a in section(report)["agents"] if a["agent"] == "sloppy")
+    shown = pass_k_values(sloppy["pass_k"])
+    assert shown == "77.0% / 58.7% / 33.0% / 8.7%" and pass_k_scenarios(sloppy["pass_k"]) == "2 / 2 / 2 / 2 scenarios"
+    assert pass_k_values([{"k": 1, "value": 0.875, "scenarios": 2}, {"k": 2, "value": 0.75, "scenarios": 2}]) \
+        == "87.5% / 75.0% / — / —"
+    assert pass_k_scenarios([]) == "no scenarios" and pass_k_values([]) == "— / — / — / —"
+    note = "pass^k: the chance that k repeats of the same scenario all pass"
+    assert html_report.count(note) >= 1 + len(report["workflows"])  # under every agent-versions table
+    assert "<th class=\"n\">pass rate</th><th class=\"n\">pass^k" in html_report
+    assert shown in html_report
+    text = render_markdown(report)
+    assert text.count(note) == 1 + len(report["workflows"])
+    header = next(line for line in text.splitlines() if line.startswith("| agent | version | runs |"))
+    assert "| pass rate | pass^k (k = 1 / 2 / 4 / 8) |" in header
+    row = next(line for line in text.splitlines() if line.startswith("| sloppy | 1 |"))
+    assert f"| 76.9% | {shown} (2 / 2 / 2 / 2 scenarios) |" in row  # pass rate 40 of 52 runs
