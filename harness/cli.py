@@ -27,7 +27,7 @@ def _mount_optional() -> None:
         app.add_typer(plan_commands.app, name="plan")
     except ImportError:
         pass
-    for name in ("promotion", "report", "demo"):
+    for name in ("promotion", "report", "demo", "mcp"):
         try:
             module = __import__(f"harness.commands.{name}", fromlist=["register"])
         except ImportError:

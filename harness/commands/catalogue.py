@@ -11,14 +11,14 @@ from rich.table import Table
 
 from harness.commands._common import out
 from harness.errors import HarnessError, UsageError
-from harness.scenario import find_scenario_files, json_schema, load_scenario_file, load_scenarios
-from harness.tools import export
 
 scenarios_app = typer.Typer(help="Validate, list and describe scenario files.", no_args_is_help=True)
 
 
 def tools_command(fmt: str = typer.Option("openai", "--format", "-f", help="openai, anthropic or mcp.")) -> None:
     """Print the tool catalogue as JSON for OpenAI, Anthropic or MCP tool calling."""
+    from harness.tools import export
+
     if fmt not in ("openai", "anthropic", "mcp"):
         raise UsageError(f"unknown format {fmt!r}.", field="--format", expected="openai, anthropic or mcp")
     typer.echo(json.dumps(export(fmt), indent=2))
@@ -27,6 +27,8 @@ def tools_command(fmt: str = typer.Option("openai", "--format", "-f", help="open
 @scenarios_app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of the scenario format."""
+    from harness.scenario import json_schema
+
     typer.echo(json.dumps(json_schema(), indent=2))
 
 
@@ -36,6 +38,8 @@ def validate_command(paths: list[Path] = typer.Argument(..., help="Files or fold
 
     Reports every bad file (not only the first); exit 2 when any is invalid.
     """
+    from harness.scenario import find_scenario_files, load_scenario_file
+
     files = find_scenario_files(list(paths))
     bad = 0
     seen: dict[str, str] = {}
@@ -62,6 +66,8 @@ def validate_command(paths: list[Path] = typer.Argument(..., help="Files or fold
 def list_command(paths: list[Path] = typer.Argument(..., help="Files or folders."),
                  as_json: bool = typer.Option(False, "--json")) -> None:
     """List scenarios with their workflow, tier and title."""
+    from harness.scenario import load_scenarios
+
     scenarios = load_scenarios(list(paths))
     if as_json:
         typer.echo(json.dumps([{"id": s.id, "workflow": s.workflow, "tier": s.tier, "title": s.title,

@@ -10,13 +10,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from fakes import Change, build_world
-from harness.audit import AuditLog
 from harness.commands._common import open_ledger, out
 from harness.config import audit_dir, audit_key
 from harness.errors import PlanRefused, UsageError
-from harness.plans import apply_items, item_from_dict, stale_items
-from harness.scenario import load_scenario_file
 
 app = typer.Typer(help="Review, approve or reject batched plans of agent actions.", no_args_is_help=True)
 
@@ -68,6 +64,10 @@ def show(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."),
             out.print(f"   why: {escape(str(item['rationale']))}")
         for diff in item.get("diff") or []:
             out.print(f"   {diff['op']} {escape(diff['entity'])}")
+            if diff.get("external"):
+                out.print("   [bold red]leaves the organisation[/] — check the recipients before approving")
+            elif not diff.get("reversible", True):
+                out.print("   [bold red]cannot be undone[/]")
             for field, (before, after) in (diff.get("fields") or {}).items():
                 out.print(f"     {escape(field)}: [red]{_value(before)}[/] → [green]{_value(after)}[/]")
         if item.get("versions"):
@@ -85,6 +85,9 @@ def _parse_only(only: str | None) -> list[int] | None:
 
 
 def _world_for(plan: dict, ledger: Any):
+    from fakes import Change, build_world
+    from harness.scenario import load_scenario_file
+
     scenario = load_scenario_file(plan["scenario_path"])
     if scenario.world_key != plan["world_key"]:
         raise PlanRefused(f"the scenario file {plan['scenario_path']} changed since plan {plan['id']} was made "
@@ -96,6 +99,8 @@ def _world_for(plan: dict, ledger: Any):
 
 
 def _audit_decision(plan: dict, events: list[tuple[str, dict]]) -> str:
+    from harness.audit import AuditLog
+
     log = AuditLog(audit_dir() / f"{plan['id']}-decision-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}.jsonl",
                    plan["run_id"] or plan["id"], key=audit_key())
     for kind, payload in events:
@@ -110,6 +115,8 @@ def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix.
             reason: str = typer.Option("", "--reason", help="Why (recorded)."),
             ledger: Optional[str] = LedgerOpt) -> None:
     """Approve a plan (or some of its items) and apply it: all or nothing, exactly once."""
+    from harness.plans import apply_items, item_from_dict, stale_items
+
     if not by.strip():
         raise UsageError("--by must name the person approving.", field="--by")
     store = open_ledger(ledger)

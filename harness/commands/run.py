@@ -12,16 +12,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness.agents import load_agent, parse_options
 from harness.commands._common import err, load_policy_or_default, open_ledger, out
 from harness.config import audit_dir, audit_key
 from harness.errors import UsageError
 from harness.models import BLAST_DIMENSIONS, SEVERITIES, STAGES, RunResult
-from harness.plans import parse_reviewer
 from harness.reliability import pass_hat
-from harness.executors import run_with
-from harness.runner import RunConfig
-from harness.scenario import load_scenarios
 
 RECORD_BATCH = 500
 
@@ -50,6 +45,11 @@ def run_command(
                                                     "(default with --executor dask: a local cluster)."),
 ) -> None:
     """Run scenarios against an agent. Exit 0 when every run passed, 1 when any failed or errored."""
+    from harness.agents import load_agent, parse_options
+    from harness.plans import parse_reviewer
+    from harness.runner import RunConfig
+    from harness.scenario import load_scenarios
+
     if stage not in STAGES:
         raise UsageError(f"unknown stage {stage!r}.", field="--stage", expected="one of " + ", ".join(STAGES))
     if reviewer and stage != "approve":
@@ -83,9 +83,11 @@ def run_command(
         raise typer.Exit(1)
 
 
-def execute(scenarios: list, provider: Any, config: RunConfig, ledger: Any, out_dir: Path | None = None,
+def execute(scenarios: list, provider: Any, config: Any, ledger: Any, out_dir: Path | None = None,
             progress: bool = True, executor: str = "local", address: str | None = None) -> tuple[Any, list[dict]]:
     """Run the suite, record every result (runs.jsonl, ledger), then check demotion triggers."""
+    from harness.executors import run_with
+
     recorder = _Recorder(ledger, out_dir)
     total = len(scenarios) * config.trials
     with Progress(TextColumn("[bold]running"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
