@@ -1,4 +1,5 @@
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -23,4 +24,40 @@ def minimal_scenario():
     return load_scenario_file(DATA / "good" / "minimal.yaml")
 
 
-_ = os
+PG_URL = os.environ.get("HARNESS_TEST_POSTGRES_URL")
+needs_postgres = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not PG_URL, reason="set HARNESS_TEST_POSTGRES_URL to a PostgreSQL test database "
+                                          "(e.g. postgresql+psycopg://postgres@localhost/harness_test); "
+                                          ".ci/run starts one"),
+]
+
+
+@pytest.fixture
+def pg_url():
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards (the database is left as found)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = f"harness_test_{uuid.uuid4().hex[:10]}"
+    base = make_url(PG_URL).set(drivername="postgresql+psycopg")
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def ledger_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+@pytest.fixture
+def ledger(ledger_url):
+    from harness.ledger import Ledger
+
+    with Ledger(ledger_url) as led:
+        yield led

@@ -3,38 +3,16 @@
 Each test works in its own schema, dropped afterwards, so the database is left as found.
 """
 
-import os
 import threading
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from harness.errors import ConflictError, PlanRefused
 from harness.ledger import Ledger
 from harness.ledger._synthetic import make_run, synthetic_runs
+from tests.conftest import needs_postgres
 
-PG_URL = os.environ.get("HARNESS_TEST_POSTGRES_URL")
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(not PG_URL, reason="set HARNESS_TEST_POSTGRES_URL to a PostgreSQL test database "
-                                          "(e.g. postgresql+psycopg://postgres@localhost/harness_test)"),
-]
-
-
-@pytest.fixture
-def pg_url():
-    schema = f"harness_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(PG_URL).set(drivername="postgresql+psycopg"))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(PG_URL).set(drivername="postgresql+psycopg")
-    url = url.update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+pytestmark = needs_postgres
 
 
 def test_migrations_and_runs(pg_url):

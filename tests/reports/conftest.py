@@ -2,10 +2,11 @@
 
 import pytest
 import yaml
-from ._report_ledger import NOW, POLICY, build
 
 from harness.ledger import Ledger
 from harness.policy import policy_from_dict
+
+from ._report_ledger import NOW, POLICY, build
 
 
 @pytest.fixture

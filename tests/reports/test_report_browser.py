@@ -7,10 +7,11 @@ but itself and its own ``data:`` images. CI installs Chromium (``.ci/run``); wit
 import io
 
 import pytest
-from ._browser import chromium_binary, look
 from PIL import Image, ImageStat
 
 from reports import write_report
+
+from ._browser import chromium_binary, look
 
 pytestmark = [
     pytest.mark.browser,

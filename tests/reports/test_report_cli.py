@@ -6,11 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from ._report_ledger import WF, WF2
 from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.ledger import Ledger
+
+from ._report_ledger import WF, WF2
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,6 +4,14 @@ import json
 
 import numpy as np
 import pytest
+
+from harness.errors import NotFoundError, UsageError
+from harness.ledger import Ledger
+from harness.policy import policy_from_dict
+from harness.stats import interval, upper_bound
+from reports import SCHEMA, build_report, parse_since, render_json
+from reports.data import cp_interval, upper_bounds
+
 from ._report_ledger import (
     EVIL_DETAIL,
     EVIL_REASON,
@@ -15,13 +23,6 @@ from ._report_ledger import (
     WF2,
     section,
 )
-
-from harness.errors import NotFoundError, UsageError
-from harness.ledger import Ledger
-from harness.policy import policy_from_dict
-from harness.stats import interval, upper_bound
-from reports import SCHEMA, build_report, parse_since, render_json
-from reports.data import cp_interval, upper_bounds
 
 
 def agent_row(sec, agent, version):

@@ -4,37 +4,15 @@ The report streams runs through the driver's server-side cursor there; its numbe
 SQLite ledger's for the same runs.
 """
 
-import os
-import uuid
 
-import pytest
-from ._report_ledger import NOW, build
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from harness.ledger import Ledger
 from reports import build_report
+from tests.conftest import needs_postgres
 
-PG_URL = os.environ.get("HARNESS_TEST_POSTGRES_URL")
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(not PG_URL, reason="set HARNESS_TEST_POSTGRES_URL to a PostgreSQL test database "
-                                          "(e.g. postgresql+psycopg://postgres@localhost/harness_test)"),
-]
+from ._report_ledger import NOW, build
 
-
-@pytest.fixture
-def pg_url():
-    schema = f"harness_report_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(make_url(PG_URL).set(drivername="postgresql+psycopg"))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(PG_URL).set(drivername="postgresql+psycopg").update_query_dict(
-        {"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+pytestmark = needs_postgres
 
 
 def _strip(report):

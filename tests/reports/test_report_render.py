@@ -7,7 +7,6 @@ import json
 import re
 
 import pytest
-from ._report_ledger import PAYLOADS, WF, section
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
@@ -15,6 +14,8 @@ from PIL import Image
 from harness.errors import UsageError
 from reports import format_for, render_html, render_markdown, write_report
 from reports.render import md, md_code
+
+from ._report_ledger import PAYLOADS, WF, section
 
 HEADERS = ("| workflow", "| agent", "| type", "| criterion", "| dimension", "| stage", "| scenario", "| #", "| run")
 IMG_SRC = re.compile(r"<img\b[^>]*\bsrc=\"([^\"]*)\"", re.IGNORECASE)
