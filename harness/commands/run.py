@@ -10,8 +10,10 @@ from typing import Any, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
+from harness.audit import clean
 from harness.commands._common import err, load_policy_or_default, open_ledger, out
 from harness.config import audit_dir, audit_key
 from harness.errors import UsageError
@@ -75,7 +77,7 @@ def run_command(
     else:
         print_summary(results, suite.plans, stage)
         for d in demotions:
-            err.print(f"[bold red]demoted[/] {d.get('workflow')}: {d.get('from_stage', d.get('from'))} → "
+            err.print(f"[bold red]demoted[/] {escape(str(d.get('workflow')))}: {d.get('from_stage', d.get('from'))} → "
                       f"{d.get('to_stage', d.get('to'))} ({d.get('reason', '')})")
         if out_dir:
             out.print(f"runs written to {out_dir / 'runs.jsonl'}; audit logs in {audit_folder}")
@@ -233,7 +235,8 @@ def print_summary(results: list[RunResult], plans: list[Any], stage: str) -> Non
     for r in failing[:10]:
         what = r.error.message if r.error else "; ".join(f"{m.type} ({m.severity}) {m.entity}"
                                                           for m in r.mistakes[:3])
-        out.print(f"[red]{r.outcome.upper()}[/] {r.scenario} [t{r.trial}] {what}  "
+        # entities and error messages come from agents: no markup, no control characters
+        out.print(f"[red]{r.outcome.upper()}[/] {r.scenario} \\[t{r.trial}] {escape(clean(what))}  "
                   f"[dim]harness audit explain {r.run_id}[/]", markup=True)
     if len(failing) > 10:
         out.print(f"… and {len(failing) - 10} more runs that did not pass (use --json for all).")
