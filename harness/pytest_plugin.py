@@ -35,7 +35,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "agent trust harness: scenario YAML files as tests (docs/pytest.md)")
     group.addoption("--harness-agent", metavar="SPEC", default=None,
                     help="Collect scenario YAML files and run them with this agent: oracle, simulated, "
-                         "replay, noop or module:attribute. Without it no YAML file is collected.")
+                         "replay, noop, openai or module:attribute. Without it no YAML file is collected.")
     group.addoption("--harness-agent-arg", metavar="KEY=VALUE", action="append", default=[],
                     help="Agent option, e.g. mistake_rate=0.3 (repeatable).")
     group.addoption("--harness-agent-version", metavar="V", default=None,

@@ -9,7 +9,18 @@ from harness.agents._simulated import KINDS as SIMULATED_MISTAKE_KINDS
 from harness.agents._simulated import SimulatedProvider
 
 __all__ = [
-    "AgentProvider", "CallableProvider", "Task", "Toolbox", "BUILTINS", "load_agent", "parse_options",
-    "OpenAIProvider", "OpenAIEndpointError", "OracleProvider", "DoNothingProvider", "ReplayProvider",
-    "SimulatedProvider", "SIMULATED_MISTAKE_KINDS",
+    "BUILTINS",
+    "SIMULATED_MISTAKE_KINDS",
+    "AgentProvider",
+    "CallableProvider",
+    "DoNothingProvider",
+    "OpenAIEndpointError",
+    "OpenAIProvider",
+    "OracleProvider",
+    "ReplayProvider",
+    "SimulatedProvider",
+    "Task",
+    "Toolbox",
+    "load_agent",
+    "parse_options",
 ]

@@ -122,7 +122,7 @@ class OpenAIProvider:
                                 {"role": "user", "content": self.user_message(task)}]
         specs = export("openai")
         timeout = httpx.Timeout(self.timeout_s)
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
             for _turn in range(self.max_turns):
                 message = await self._complete(client, messages, specs)
                 content = message.get("content")

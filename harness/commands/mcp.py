@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -22,19 +21,19 @@ app = typer.Typer(help="Serve a scenario over MCP so that any MCP client (Claude
 def serve_command(
     scenario_file: Path = typer.Argument(..., help="One scenario YAML file."),
     stage: str = typer.Option("sandbox", "--stage", help="sandbox, suggest, approve or autonomous."),
-    policy: Optional[Path] = typer.Option(None, "--policy", help="Policy file (stage bounds)."),
-    agent_name: Optional[str] = typer.Option(None, "--agent-name",
+    policy: Path | None = typer.Option(None, "--policy", help="Policy file (stage bounds)."),
+    agent_name: str | None = typer.Option(None, "--agent-name",
                                              help="Record the run under this agent name "
                                                   "(default: the name the client announces)."),
-    agent_version: Optional[str] = typer.Option(None, "--agent-version",
+    agent_version: str | None = typer.Option(None, "--agent-version",
                                                 help="Record this agent version "
                                                      "(default: the version the client announces)."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Write runs.jsonl and audit/ here."),
-    ledger: Optional[str] = typer.Option(None, "--ledger", help="Ledger URL (default: .harness/ledger.db)."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Write runs.jsonl and audit/ here."),
+    ledger: str | None = typer.Option(None, "--ledger", help="Ledger URL (default: .harness/ledger.db)."),
     no_ledger: bool = typer.Option(False, "--no-ledger", help="Do not record the run in the ledger."),
     seed: int = typer.Option(0, "--seed", help="Base seed of the run."),
     trial: int = typer.Option(0, "--trial", min=0, help="Trial number recorded with the run."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1,
+    max_steps: int | None = typer.Option(None, "--max-steps", min=1,
                                             help="Tool calls allowed (default: the scenario's limit)."),
     timeout_s: float = typer.Option(3600.0, "--timeout-s", min=0.001,
                                     help="Wall-clock limit of the run in seconds, from the first tool call "
@@ -93,7 +92,7 @@ def serve_command(
             return 3
         return 0 if result is None or result.outcome == "pass" else 1
 
-    result = asyncio.run(serve_stdio(session, stage, on_signal_exit=lambda r, why: report(r, why)))
+    result = asyncio.run(serve_stdio(session, on_signal_exit=lambda r, why: report(r, why)))
     code = report(result, session.ended_because)
     if code:
         raise typer.Exit(code)

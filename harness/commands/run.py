@@ -25,7 +25,7 @@ RECORD_BATCH = 500
 
 def run_command(
     paths: list[Path] = typer.Argument(..., help="Scenario files or folders (searched recursively)."),
-    agent: str = typer.Option(..., "--agent", help="oracle, simulated, replay, noop, or module:attribute."),
+    agent: str = typer.Option(..., "--agent", help="oracle, simulated, replay, noop, openai, or module:attribute."),
     agent_arg: list[str] = typer.Option([], "--agent-arg", "-a", help="Agent option key=value (repeatable)."),
     agent_version: Optional[str] = typer.Option(None, "--agent-version", help="Record this version."),
     trials: int = typer.Option(1, "--trials", "-n", min=1, help="Runs per scenario."),

@@ -160,7 +160,7 @@ def test_a_client_acts_through_the_gateway_and_the_run_is_scored_recorded_and_ve
                    if e["type"] == "tool_call")
 
     verify = subprocess.run([sys.executable, "-m", "harness.cli", "audit", "verify", run["run_id"],
-                             "--dir", str(out / "audit")], capture_output=True, text=True, cwd=ROOT,
+                             "--dir", str(out / "audit")], check=False, capture_output=True, text=True, cwd=ROOT,
                             env={**os.environ, "HARNESS_HOME": str(home)}, timeout=60)
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
@@ -204,7 +204,7 @@ def test_sigterm_records_the_run(tmp_path):
 
 def test_bad_input_is_a_one_line_error_before_serving(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "harness.cli", "mcp", "serve", str(MINIMAL), "--stage", "prod"],
-                          capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL, timeout=60,
+                          check=False, capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL, timeout=60,
                           env={**os.environ, "HARNESS_HOME": str(tmp_path / "home")})
     assert proc.returncode == 2 and proc.stdout == ""
     assert "unknown stage" in proc.stderr and "Traceback" not in proc.stderr

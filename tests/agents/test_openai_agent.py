@@ -1,6 +1,7 @@
 """``--agent openai`` against a fake OpenAI-compatible server on loopback (no real network)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,10 +19,15 @@ MINIMAL = ROOT / "tests" / "data" / "good" / "minimal.yaml"
 SECRET = "sk-test-SECRET-0123456789"
 
 
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
 @pytest.fixture(autouse=True)
 def _no_ambient_endpoint(monkeypatch):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    for name in PROXY_VARS:  # loopback only: never through a proxy
+        monkeypatch.delenv(name, raising=False)
 
 
 def run(scenario, fake, tmp_path=None, **options):
@@ -90,7 +96,7 @@ def test_malformed_tool_call_json_fails_closed_as_an_invalid_call(minimal_scenar
     assert "invalid_call" in {m.type for m in result.mistakes}
     # nothing changed, and the model was told why
     assert not any(result.blast_radius.realised.model_dump().values())
-    tool_message = [m for m in fake.requests[1]["messages"] if m["role"] == "tool"][0]
+    tool_message = next(m for m in fake.requests[1]["messages"] if m["role"] == "tool")
     reply = json.loads(tool_message["content"])
     assert reply["ok"] is False and reply["error"] == "invalid_input"
     events = read_events(Path(result.audit_path))
@@ -166,8 +172,8 @@ def test_cli_run_with_the_openai_agent(tmp_path):
         proc = subprocess.run(
             [sys.executable, "-m", "harness.cli", "run", str(MINIMAL), "--agent", "openai", "-a", "model=fake",
              "-a", f"base_url={fake.base_url}", "--no-ledger", "--no-audit", "--json"],
-            capture_output=True, text=True, cwd=ROOT, timeout=60,
-            env={**__import__("os").environ, "HARNESS_HOME": str(tmp_path / "home")})
+            check=False, capture_output=True, text=True, cwd=ROOT, timeout=60,
+            env={**os.environ, "HARNESS_HOME": str(tmp_path / "home")})
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["passed"] == 1 and data["results"][0]["agent"] == "openai"
