@@ -4,8 +4,8 @@ A tool call produces a group of four events (tool_call, gateway_decision, tool_r
 about 1 KB of JSON). This measures, per group, ``append`` ×4 plus the amortised ``flush`` (hashing,
 chaining, writing; every 256 events and at ``close``), with and without an HMAC key, against
 ``NullAuditLog`` (auditing off) doing the same appends. Compare the overhead with the cost of a
-tool call through the toolbox (~10–30 µs): the target is overhead < 1× that cost (total < 2×). The figure includes each log's
-file creation and close, amortised over ``--groups`` calls.
+tool call through the toolbox (~10–30 µs): the target is overhead < 1× that cost (total < 2×).
+The figure includes each log's file creation and close, amortised over ``--groups`` calls.
 
     python bench/bench_audit.py [--groups 2000] [--repeat 25] [--json] [--no-orjson]
 """

@@ -68,7 +68,7 @@ def build_ledger(path: Path, runs: int, seed: int = 7) -> float:
         wf = WORKFLOWS[pk % len(WORKFLOWS)]
         r = rng.random()
         share = 0.0
-        for agent, version, p_mistake, part in AGENTS:
+        for agent, version, p_mistake, part in AGENTS:  # noqa: B007 - used after the break
             share += part
             if r < share:
                 break

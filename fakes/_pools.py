@@ -8,8 +8,8 @@ pool, so a new seed costs microseconds and the same seed always gives the same w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import random
+from dataclasses import dataclass
 from functools import lru_cache
 
 from faker import Faker

@@ -9,7 +9,8 @@ on a real cluster that folder must be shared storage.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from harness.errors import UsageError
 from harness.runner import SHARED_WORLDS, RunConfig, SuiteRun, run_one, run_suite

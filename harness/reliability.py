@@ -7,8 +7,8 @@ mean over scenarios that ran at least k times. An errored run counts as not pass
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from math import comb
-from typing import Iterable
 
 
 def pass_hat_k(counts: Iterable[tuple[int, int]], k: int) -> float | None:

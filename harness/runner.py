@@ -14,18 +14,19 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fakes import World, build_world
 from harness.agents._api import Task, Toolbox, is_async
 from harness.audit import AuditLog, NullAuditLog
+from harness.errors import PlanRefused
 from harness.gateway import AgentStopped, Gateway, HarnessBug
 from harness.models import RunError, RunResult
 from harness.plans import Plan, Reviewer, StalePlan, apply_plan, make_plan
-from harness.errors import PlanRefused
 from harness.scenario import Scenario
 from harness.scoring import label_changes, score
 
@@ -57,7 +58,7 @@ def run_seed(base: int, scenario_id: str, trial: int) -> int:
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:10]
+    return datetime.now(UTC).strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:10]
 
 
 class WorldCache:
@@ -110,7 +111,7 @@ async def _drive(agent: Any, task: Task, toolbox: Toolbox, timeout: float) -> No
 async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConfig,
                   worlds: WorldCache) -> tuple[RunResult, Plan | None]:
     started = time.perf_counter()
-    started_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     run_id = new_run_id()
     seed = run_seed(config.seed, scenario.id, trial)
     world = worlds.fork(scenario)
@@ -137,7 +138,7 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
     try:
         agent = provider.bind(scenario, seed)
         await _drive(agent, task, toolbox, timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         gateway.stopped = f"time limit reached: the agent ran longer than {timeout:g} s"
         error = RunError(cause="agent", message=gateway.stopped)
     except AgentStopped as exc:

@@ -43,7 +43,7 @@ class Predicate(_Strict):
     one_of: list[Any] | None = None
 
     @model_validator(mode="after")
-    def _one_check(self) -> "Predicate":
+    def _one_check(self) -> Predicate:
         given = [n for n in ("equals", "approx", "contains", "one_of") if getattr(self, n) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of equals, approx (with tolerance), contains, one_of")
@@ -108,7 +108,7 @@ class ChangeSpec(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _kind_from_entity(self) -> "ChangeSpec":
+    def _kind_from_entity(self) -> ChangeSpec:
         if self.entity is not None:
             if ":" not in self.entity:
                 raise ValueError("entity must be written kind:id, e.g. deal:acme-west-renewal")
@@ -134,7 +134,7 @@ class Expectations(_Strict):
     """Optional changes that are fine either way (a note, a draft). Anything else is collateral."""
 
     @model_validator(mode="after")
-    def _checkable(self) -> "Expectations":
+    def _checkable(self) -> Expectations:
         if self.outcome == "act" and not self.changes:
             raise ValueError("a scenario that expects action needs at least one entry in "
                              "expect.changes (or set expect.outcome: nothing)")

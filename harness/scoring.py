@@ -13,11 +13,12 @@ potential changes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from fakes import Change
-from harness.models import BlastRadii, BlastRadius, Mistake, SEVERITIES
+from harness.models import SEVERITIES, BlastRadii, BlastRadius, Mistake
 from harness.scenario import ChangeSpec, Scenario
 
 BASE_SEVERITY = {

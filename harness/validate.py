@@ -59,10 +59,10 @@ def check_scenario(scenario: Scenario, lines: Lines) -> None:
 
 
 def _check_self_consistent(scenario: Scenario, lines: Lines) -> None:
-    from harness.runner import SHARED_WORLDS, RunConfig, run_one  # late: the runner imports this module's users
     import asyncio
 
     from harness.agents import DoNothingProvider, OracleProvider
+    from harness.runner import SHARED_WORLDS, RunConfig, run_one  # late: the runner imports this module's users
 
     worlds = SHARED_WORLDS
     config = RunConfig(audit_dir=None)

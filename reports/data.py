@@ -897,7 +897,8 @@ def _by_stage(df: pd.DataFrame, confidence: float, method: str) -> list[dict[str
         return out
     for stage, part in df.groupby("stage", observed=True, sort=False):
         t = _totals(part, confidence, method, reliability=False)  # by_stage does not list pass^k
-        contained = {dim: _num(t["blast_radius"]["potential"][dim]["total"] - t["blast_radius"]["realised"][dim]["total"])
+        radius = t["blast_radius"]
+        contained = {dim: _num(radius["potential"][dim]["total"] - radius["realised"][dim]["total"])
                      for dim in BLAST_DIMENSIONS}
         out.append({"stage": stage, "runs": t["runs"], "counted_runs": t["counted_runs"],
                     "with_mistake": t["with_mistake"], "mistake_rate": t["mistake_rate"],

@@ -268,7 +268,8 @@ def _workflow_md(i: int, w: dict[str, Any], imgs: dict[str, str]) -> list[str]:
     else:
         lines += [f"{num(t['runs'])} runs, {num(t['infra_errors'])} harness/environment errors; "
                   f"pass rate {pct(t['pass_rate'])}, pass^k {pass_k_values(t['pass_k'])} "
-                  f"({pass_k_scenarios(t['pass_k'])}); {num(t['with_mistake'])} of {num(t['counted_runs'])} counted runs with a mistake "
+                  f"({pass_k_scenarios(t['pass_k'])}); "
+                  f"{num(t['with_mistake'])} of {num(t['counted_runs'])} counted runs with a mistake "
                   f"({_counted_text(w['counted_severities'])} or an agent error): {pct(t['mistake_rate'], 2)}, "
                   f"{t['confidence']:.0%} upper bound {pct(t['upper_bound'], 2)}"
                   + (f" vs threshold {pct(w['mistake_rate_series']['threshold'], 2)}"

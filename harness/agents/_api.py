@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Protocol, Union
+from typing import Any, Protocol
 
 from harness.tools import CATALOGUE, export
 
@@ -61,7 +62,7 @@ class Toolbox:
         return export(fmt)
 
 
-AgentCallable = Callable[[Task, Toolbox], Union[None, Awaitable[None]]]
+AgentCallable = Callable[[Task, Toolbox], None | Awaitable[None]]
 
 
 class AgentProvider(Protocol):
@@ -86,4 +87,5 @@ class CallableProvider:
 
 
 def is_async(fn: Any) -> bool:
-    return asyncio.iscoroutinefunction(fn) or asyncio.iscoroutinefunction(getattr(fn, "__call__", None))
+    method = type(fn).__call__ if callable(fn) and not isinstance(fn, type) else None
+    return asyncio.iscoroutinefunction(fn) or asyncio.iscoroutinefunction(method)

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
+
 def _console(stderr: bool) -> Console:
     probe = Console(stderr=stderr)
     # CI logs and pipes are not terminals: give tables room instead of rich's 80-column default

@@ -138,7 +138,8 @@ def demo_command(
     report_paths = _write_reports(folder, ledger, policy)
     for p in report_paths:
         out.print(f"  wrote {p}")
-    out.print(f"\nDone in {time.perf_counter() - started:.1f} s. Next: open {report_paths[0] if report_paths else folder}; "
+    first = report_paths[0] if report_paths else folder
+    out.print(f"\nDone in {time.perf_counter() - started:.1f} s. Next: open {first}; "
               f"`HARNESS_HOME={folder} harness status`; `HARNESS_HOME={folder} harness history "
               f"{workflows[0]}`.")
 

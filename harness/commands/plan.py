@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -20,9 +20,9 @@ LedgerOpt = typer.Option(None, "--ledger", help="Ledger URL (default: .harness/l
 
 
 @app.command("list")
-def list_plans(status: Optional[str] = typer.Option(None, "--status", help="pending, applied, rejected, …"),
-               workflow: Optional[str] = typer.Option(None, "--workflow"),
-               as_json: bool = typer.Option(False, "--json"), ledger: Optional[str] = LedgerOpt) -> None:
+def list_plans(status: str | None = typer.Option(None, "--status", help="pending, applied, rejected, …"),
+               workflow: str | None = typer.Option(None, "--workflow"),
+               as_json: bool = typer.Option(False, "--json"), ledger: str | None = LedgerOpt) -> None:
     """List plans (newest last)."""
     plans = open_ledger(ledger).list_plans(status=status, workflow=workflow)
     if as_json:
@@ -45,14 +45,15 @@ def _value(v: Any) -> str:
 
 @app.command("show")
 def show(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."),
-         as_json: bool = typer.Option(False, "--json"), ledger: Optional[str] = LedgerOpt) -> None:
+         as_json: bool = typer.Option(False, "--json"), ledger: str | None = LedgerOpt) -> None:
     """Show a plan as a readable diff: each action, its effect, the agent's rationale, what it changes."""
     plan = open_ledger(ledger).get_plan(plan_id)
     if as_json:
         typer.echo(json.dumps(plan, default=str, indent=2))
         return
     out.print(f"[bold]Plan {plan['id']}[/] — {plan['status']}  ({escape(plan['workflow'])}, scenario "
-              f"{escape(plan['scenario'] or '')}, agent {escape(plan['agent'] or '')}@{escape(plan['agent_version'] or '')})")
+              f"{escape(plan['scenario'] or '')}, agent "
+              f"{escape(plan['agent'] or '')}@{escape(plan['agent_version'] or '')})")
     out.print(f"from run {plan['run_id']}; created {plan['created_at']}")
     if plan.get("decided_by"):
         out.print(f"decided by {escape(plan['decided_by'])} at {plan['decided_at']}: {escape(plan['reason'] or '')}")
@@ -101,7 +102,7 @@ def _world_for(plan: dict, ledger: Any):
 def _audit_decision(plan: dict, events: list[tuple[str, dict]]) -> str:
     from harness.audit import AuditLog
 
-    log = AuditLog(audit_dir() / f"{plan['id']}-decision-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}.jsonl",
+    log = AuditLog(audit_dir() / f"{plan['id']}-decision-{datetime.now(UTC):%Y%m%d%H%M%S%f}.jsonl",
                    plan["run_id"] or plan["id"], key=audit_key())
     for kind, payload in events:
         log.append(kind, payload)
@@ -111,9 +112,9 @@ def _audit_decision(plan: dict, events: list[tuple[str, dict]]) -> str:
 @app.command("approve")
 def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."),
             by: str = typer.Option(..., "--by", help="Who approves (recorded)."),
-            only: Optional[str] = typer.Option(None, "--only", help="Approve only these items, e.g. 1,3."),
+            only: str | None = typer.Option(None, "--only", help="Approve only these items, e.g. 1,3."),
             reason: str = typer.Option("", "--reason", help="Why (recorded)."),
-            ledger: Optional[str] = LedgerOpt) -> None:
+            ledger: str | None = LedgerOpt) -> None:
     """Approve a plan (or some of its items) and apply it: all or nothing, exactly once."""
     from harness.plans import apply_items, item_from_dict, stale_items
 
@@ -123,7 +124,8 @@ def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix.
     plan = store.get_plan(plan_id)
     if plan["status"] not in ("pending",):
         raise PlanRefused(f"plan {plan['id']} is {plan['status']} already"
-                          + (f" (decided by {plan['decided_by']} at {plan['decided_at']})" if plan["decided_by"] else "")
+                          + (f" (decided by {plan['decided_by']} at {plan['decided_at']})"
+                             if plan["decided_by"] else "")
                           + "; a plan is decided and applied once.")
     items = [item_from_dict(i) for i in plan["items"] or []]
     wanted = _parse_only(only)
@@ -136,7 +138,7 @@ def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix.
     chosen = [by_index[n] for n in sorted(set(wanted))] if wanted else items
     world = _world_for(plan, store)
     stale = stale_items(world, chosen)
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     if stale:
         store.update_plan(plan["id"], plan["version"], status="stale", decided_by=by, decided_at=now,
                           reason="refused as stale: " + "; ".join(stale))
@@ -165,7 +167,7 @@ def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix.
 def reject(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."),
            by: str = typer.Option(..., "--by", help="Who rejects (recorded)."),
            reason: str = typer.Option(..., "--reason", help="Why (recorded)."),
-           ledger: Optional[str] = LedgerOpt) -> None:
+           ledger: str | None = LedgerOpt) -> None:
     """Reject a plan: nothing is applied."""
     if not by.strip() or not reason.strip():
         raise UsageError("--by and --reason must not be empty.", field="--by/--reason")
@@ -173,7 +175,7 @@ def reject(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."
     plan = store.get_plan(plan_id)
     if plan["status"] != "pending":
         raise PlanRefused(f"plan {plan['id']} is {plan['status']} already; a plan is decided once.")
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     store.update_plan(plan["id"], plan["version"], status="rejected", decided_by=by, decided_at=now,
                       reason=reason, decision={"by": by, "reason": reason, "approved": [],
                                                "rejected": [i["index"] for i in plan["items"] or []]})

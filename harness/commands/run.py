@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from harness.audit import clean
@@ -27,22 +27,22 @@ def run_command(
     paths: list[Path] = typer.Argument(..., help="Scenario files or folders (searched recursively)."),
     agent: str = typer.Option(..., "--agent", help="oracle, simulated, replay, noop, openai, or module:attribute."),
     agent_arg: list[str] = typer.Option([], "--agent-arg", "-a", help="Agent option key=value (repeatable)."),
-    agent_version: Optional[str] = typer.Option(None, "--agent-version", help="Record this version."),
+    agent_version: str | None = typer.Option(None, "--agent-version", help="Record this version."),
     trials: int = typer.Option(1, "--trials", "-n", min=1, help="Runs per scenario."),
     seed: int = typer.Option(0, "--seed", help="Base seed for the runs (agents' randomness)."),
     concurrency: int = typer.Option(8, "--concurrency", "--workers", "-j", min=1, help="Runs in flight."),
     stage: str = typer.Option("sandbox", "--stage", help="sandbox, suggest, approve or autonomous."),
-    policy: Optional[Path] = typer.Option(None, "--policy", help="Policy file (stage bounds, gates)."),
-    reviewer: Optional[str] = typer.Option(None, "--reviewer",
+    policy: Path | None = typer.Option(None, "--policy", help="Policy file (stage bounds, gates)."),
+    reviewer: str | None = typer.Option(None, "--reviewer",
                                            help="Decide approve-stage plans: approve-all, reject-all, careful."),
-    catch_rate: Optional[float] = typer.Option(None, "--catch-rate", help="For --reviewer careful (0..1)."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Write runs.jsonl and audit/ here."),
+    catch_rate: float | None = typer.Option(None, "--catch-rate", help="For --reviewer careful (0..1)."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Write runs.jsonl and audit/ here."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
-    ledger: Optional[str] = typer.Option(None, "--ledger", help="Ledger URL (default: .harness/ledger.db)."),
+    ledger: str | None = typer.Option(None, "--ledger", help="Ledger URL (default: .harness/ledger.db)."),
     no_ledger: bool = typer.Option(False, "--no-ledger", help="Do not record the runs."),
     no_audit: bool = typer.Option(False, "--no-audit", help="Do not write audit logs."),
     executor: str = typer.Option("local", "--executor", help="local (this process) or dask."),
-    dask_address: Optional[str] = typer.Option(None, "--dask-address",
+    dask_address: str | None = typer.Option(None, "--dask-address",
                                                help="Dask scheduler, e.g. tcp://10.0.0.5:8786 "
                                                     "(default with --executor dask: a local cluster)."),
 ) -> None:
@@ -147,7 +147,7 @@ class _Recorder:
             return
         decided = "rejected" if not decision["approved"] else (
             "approved" if not decision["rejected"] else "partially_approved")
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         record.update(status=decided, decision=decision, decided_by=decision.get("by"),
                       reason=decision.get("reason"), decided_at=now)
         saved = self.ledger.save_plan(record)

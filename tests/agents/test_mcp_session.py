@@ -2,15 +2,12 @@
 
 import asyncio
 
-import pytest
+from mcp import Client
+from mcp.types import Implementation
 
 from harness.mcp_server import McpSession, build_server, summary_line
 from harness.policy import load_policy
 from harness.runner import RunConfig
-
-mcp = pytest.importorskip("mcp")
-from mcp import Client
-from mcp.types import Implementation
 
 
 def structured(result):

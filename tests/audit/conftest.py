@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ._audit_helpers import RUN_ID, write_log
 
 from harness.audit import set_head_lookup, set_locator
+
+from ._audit_helpers import RUN_ID, write_log
 
 
 @pytest.fixture(autouse=True)

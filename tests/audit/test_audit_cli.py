@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from ._audit_helpers import RUN_ID, lines_of, write_log
 from typer.testing import CliRunner
 
 from harness.audit import set_head_lookup
 from harness.commands.audit import app
 from harness.config import audit_dir
+
+from ._audit_helpers import RUN_ID, lines_of, write_log
 
 
 @pytest.fixture

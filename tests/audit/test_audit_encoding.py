@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from ._audit_helpers import EVENTS, write_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.audit import _log, canonical_bytes, read_events, verify_log
+
+from ._audit_helpers import EVENTS, write_log
 
 
 @pytest.fixture(params=["orjson", "stdlib"])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-from ._audit_helpers import EVENTS, RUN_ID, write_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.audit import EVENT_TYPES, clean, explain_run, explain_run_rich, read_events, verify_log
+
+from ._audit_helpers import EVENTS, RUN_ID, write_log
 
 # What may reach a terminal besides printable text: newlines only.
 CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")

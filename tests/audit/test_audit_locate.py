@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from ._audit_helpers import EVENTS, write_log
 
 from harness.audit import locate_log, set_locator
 from harness.config import audit_dir
 from harness.errors import NotFoundError, UsageError
+
+from ._audit_helpers import EVENTS, write_log
 
 SHORT = EVENTS[:1] + EVENTS[-1:]
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from ._audit_helpers import EVENTS, RUN_ID, canon, write_log
 from pydantic import BaseModel
 
 from harness.audit import (
@@ -23,6 +22,8 @@ from harness.audit import (
     read_events,
     verify_log,
 )
+
+from ._audit_helpers import EVENTS, RUN_ID, canon, write_log
 
 
 def test_round_trip(log_path):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from ._audit_helpers import EVENTS, canon, lines_of, rechain, write_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.audit import read_events, verify_bytes, verify_events, verify_log
 from harness.errors import NotFoundError
+
+from ._audit_helpers import EVENTS, canon, lines_of, rechain, write_log
 
 
 def check(path, data: bytes, **kw):

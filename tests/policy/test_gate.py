@@ -4,9 +4,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from ._promotion_helpers import WF, make_policy, record
 
 from harness import _gate
+
+from ._promotion_helpers import WF, make_policy, record
 
 
 def evaluate(ledger, policy, stage="suggest", agent="sim", version="1", now=None):

@@ -5,12 +5,13 @@ import threading
 from datetime import timedelta
 
 import pytest
-from ._promotion_helpers import WF, make_policy, put_at, record
 
 from harness import promotion
 from harness.errors import ConflictError, GateNotMet, UsageError
 from harness.ledger import Ledger
 from harness.ledger._synthetic import make_run
+
+from ._promotion_helpers import WF, make_policy, put_at, record
 
 SUGGEST = {"min_runs": 20, "max_mistake_rate": 0.2, "max_errors": 0}
 

@@ -4,11 +4,12 @@ import json
 
 import pytest
 import typer
-from ._promotion_helpers import WF, record
 from typer.testing import CliRunner
 
 from harness.commands.promotion import register
 from harness.ledger import Ledger
+
+from ._promotion_helpers import WF, record
 
 POLICY = """
 people: {dana: [release-owner], lee: [risk]}

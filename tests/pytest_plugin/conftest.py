@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ._plugin_data import MINIMAL, NOTHING
 
 # pytester's in-process runs (runpytest) forget every module first imported inside them, and the
 # libyaml C extension does not survive being imported twice: import what the plugin uses up front.
@@ -23,6 +22,8 @@ import harness.promotion
 import harness.runner
 import harness.scenario
 import harness.validate  # noqa: F401
+
+from ._plugin_data import MINIMAL, NOTHING
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from ._plugin_data import MINIMAL, NOTHING
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "pytest.md"

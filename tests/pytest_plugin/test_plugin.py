@@ -9,9 +9,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from ._plugin_data import DATA
 
 from harness.config import audit_dir, ledger_url
+
+from ._plugin_data import DATA
 
 SIMULATED = ["--harness-agent", "simulated", "--harness-agent-arg", "mistake_rate=1",
              "--harness-agent-arg", "seed=1", "--harness-trials", "3"]

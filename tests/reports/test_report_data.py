@@ -112,17 +112,20 @@ def test_verdict_names_every_criterion_required_vs_measured(report):
 def test_blast_radius_distributions_stages_and_worst_runs(report):
     b = section(report, WF2)["blast_radius"]
     files = b["dimensions"]["files_lost"]
-    assert files["potential"]["total"] == 3 and files["realised"]["max"] == 3 and files["potential"]["runs_nonzero"] == 1
+    assert files["potential"]["total"] == 3
+    assert files["realised"]["max"] == 3 and files["potential"]["runs_nonzero"] == 1
     assert files["potential"]["zero"] == 19 and files["potential"]["p95"] == 0 and files["potential"]["max"] == 3
     hist = {h["label"]: h for h in files["histogram"]}
     assert hist["0"]["potential"] == 19 and hist["3"]["realised"] == 1
     (stage,) = b["by_stage"]
     assert stage["stage"] == "autonomous" and stage["contained"]["files_lost"] == 0
     worst = b["worst_runs"]["files_lost"]
-    assert len(worst) == 1 and worst[0]["value"] == 3 and worst[0]["explain"] == f"harness audit explain {worst[0]['run_id']}"
+    assert len(worst) == 1
+    assert worst[0]["value"] == 3 and worst[0]["explain"] == f"harness audit explain {worst[0]['run_id']}"
     crm = section(report)["blast_radius"]
     stages = {s["stage"]: s for s in crm["by_stage"]}
-    assert stages["sandbox"]["potential"]["money_exposed"] == 500.0 and stages["sandbox"]["realised"]["money_exposed"] == 0
+    assert stages["sandbox"]["potential"]["money_exposed"] == 500.0
+    assert stages["sandbox"]["realised"]["money_exposed"] == 0
     assert stages["sandbox"]["contained"]["money_exposed"] == 500.0
     assert crm["dimensions"]["entities_touched"]["potential"]["p99"] == 1  # 12 of 652 runs touched 1 or 2
     assert crm["worst_runs"]["entities_touched"][0]["potential"]["entities_touched"] == 2
