@@ -78,6 +78,11 @@ def main() -> None:
     except HarnessError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:  # a path the user gave cannot be read or written
+        where = f" {exc.filename}" if exc.filename else ""
+        typer.echo(f"error: cannot use{where}: {exc.strerror or exc}. Check the path and its permissions.",
+                   err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

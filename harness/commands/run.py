@@ -60,6 +60,13 @@ def run_command(
     provider = load_agent(agent, parse_options(agent_arg), agent_version)
     the_policy = load_policy_or_default(str(policy) if policy else None)
     audit_folder = None if no_audit else ((out_dir / "audit") if out_dir else audit_dir())
+    for folder in (out_dir, audit_folder):
+        if folder is not None:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UsageError(f"cannot create the folder {folder}: {exc.strerror or exc}.",
+                                 field="--out", expected="a folder you can write to") from None
     config = RunConfig(stage=stage, trials=trials, seed=seed, concurrency=concurrency, policy=the_policy,
                        reviewer=parse_reviewer(reviewer, catch_rate), audit_dir=audit_folder,
                        audit_key=audit_key())

@@ -92,6 +92,10 @@ def test_bad_usage_exits_2(cli):
     assert code == 2 and "no such file" in err
     code, _, err = cli("run", GOOD, "--agent", "os:nope", "--no-ledger")
     assert code == 2 and "no attribute" in err
+    code, _, err = cli("run", GOOD, "--agent", "oracle", "--out", "/proc/not-writable", "--no-ledger")
+    assert code == 2 and "cannot create the folder" in err
+    code, _, err = cli("run", GOOD, "--agent", "oracle", "--ledger", "notaurl")
+    assert code == 2 and "not a database URL" in err
 
 
 def test_tools_export_formats(cli):
