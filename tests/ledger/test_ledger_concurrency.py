@@ -96,8 +96,8 @@ def test_a_writer_holding_the_lock_makes_others_wait_not_fail(ledger_url):
 
     def release():
         time.sleep(0.5)
+        released.append(time.monotonic())  # before COMMIT: the writer can only finish after this
         holder.execute("COMMIT")
-        released.append(time.monotonic())
 
     import threading
 
