@@ -108,12 +108,14 @@ def _coverage(conn: Connection, gate: Gate, window: Window, workflow: str) -> di
 
 
 def _plans(conn: Connection, gate: Gate, window: Window) -> list[dict[str, Any]]:
-    review = evidence.plan_review(conn, window.workflow, window.agent, window.agent_version, window.since)
+    review = evidence.plan_review(conn, window.workflow, window.agent, window.agent_version, window.since,
+                                  include_simulated=gate.count_simulated_reviews)
+    who = "a person or a simulated reviewer" if gate.count_simulated_reviews else "a person"
     reviewed, unchanged = review["reviewed"], review["approved_unchanged"]
     out = []
     if gate.min_plans_reviewed is not None:
         out.append(_criterion("min_plans_reviewed", gate.min_plans_reviewed, reviewed,
-                              reviewed >= gate.min_plans_reviewed, f"{reviewed} plans decided by a person"))
+                              reviewed >= gate.min_plans_reviewed, f"{reviewed} plans decided by {who}"))
     if gate.min_share_approved_unchanged is not None:
         share = unchanged / reviewed if reviewed else None
         out.append(_criterion("min_share_approved_unchanged", gate.min_share_approved_unchanged,

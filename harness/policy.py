@@ -108,6 +108,8 @@ class Gate(_Strict):
     signoffs: Signoffs = Signoffs()
     min_plans_reviewed: NonNegInt | None = None
     min_share_approved_unchanged: Rate | None = None
+    count_simulated_reviews: bool = False
+    """Count plans decided by a simulated reviewer (``--reviewer``) as approval evidence."""
     recertify_days: PosFloat | None = None
 
 

@@ -127,11 +127,17 @@ def tracks(conn: Connection, workflow: str | None = None) -> list[dict[str, Any]
     return sorted(rows, key=lambda r: (r["workflow"], -r["last_pk"]))
 
 
+SIMULATED_REVIEWER = "reviewer:"
+"""``decided_by`` prefix of plans decided inside a run by a simulated reviewer."""
+
+
 def plan_review(conn: Connection, workflow: str, agent: str, agent_version: str | None,
-                since: datetime | None = None) -> dict[str, int]:
-    """Plans a person decided on, and how many of them were approved unchanged."""
+                since: datetime | None = None, include_simulated: bool = False) -> dict[str, int]:
+    """Plans a person decided on (and, if asked, a simulated reviewer), and how many were approved unchanged."""
     stmt = select(func.count(), func.coalesce(func.sum(case((plans.c.approved_unchanged, 1), else_=0)), 0)).where(
         plans.c.workflow == workflow, plans.c.agent == agent, plans.c.approved_unchanged.is_not(None))
+    if not include_simulated:
+        stmt = stmt.where(~func.coalesce(plans.c.decided_by, "").startswith(SIMULATED_REVIEWER))
     if agent_version is not None:
         stmt = stmt.where(plans.c.agent_version == agent_version)
     if since is not None:
