@@ -8,6 +8,8 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
+from fakes.addresses import is_internal
+
 
 class BoundsLike(Protocol):
     allowed_tools: list[str] | None
@@ -19,8 +21,8 @@ class BoundsLike(Protocol):
 
 
 def domain_allowed(address: str, domains: list[str]) -> bool:
-    domain = address.rsplit("@", 1)[-1].strip().lower()
-    return any(domain == d.lower() or domain.endswith("." + d.lower()) for d in domains)
+    """The same rule as the mail fake's internal check: a domain or a subdomain of one; lookalikes are out."""
+    return is_internal(address, tuple(d.strip().rstrip(".").lower() for d in domains))
 
 
 def path_protected(path: str, patterns: list[str]) -> str | None:
