@@ -1,75 +1,101 @@
-"""The ``harness`` command line. Each command group lives in ``harness.commands``."""
+"""The ``harness`` command line. Each command group lives in ``harness.commands``.
+
+Commands are mounted lazily: ``harness --help`` lists them from the table below without importing
+their modules, and ``harness NAME`` imports only the module that defines NAME. A module that fails
+to import is a bug in the harness (an internal error), never a silently missing command.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from importlib import import_module
+from typing import Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
-from harness.commands import catalogue, run
 from harness.errors import HarnessError
 
-app = typer.Typer(name="harness", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="Sandbox simulation and staged rollout for AI agents.")
-app.command("run")(run.run_command)
-app.command("tools")(catalogue.tools_command)
-app.add_typer(catalogue.scenarios_app, name="scenarios")
+COMMANDS: dict[str, tuple[str, str]] = {
+    # name: (module in harness.commands whose ``register(app)`` adds it, the command's first help line)
+    "run": ("run", "Run scenarios against an agent. Exit 0 when every run passed, 1 when any failed or errored."),
+    "tools": ("catalogue", "Print the tool catalogue as JSON for OpenAI, Anthropic or MCP tool calling."),
+    "status": ("promotion", "Each workflow's stage and, per agent version, the next gate criterion by criterion."),
+    "promote": ("promotion", "Promote WORKFLOW one stage up when the gate is met (refused with every unmet "
+                             "criterion)."),
+    "demote": ("promotion", "Demote WORKFLOW to a lower stage."),
+    "history": ("promotion", "Stage transitions with who, when, why, sign-offs and evidence digests."),
+    "report": ("report", "Write the trust report: verdicts, mistake rates with confidence bounds, blast radius, "
+                         "history."),
+    "demo": ("demo", "Tell the whole story on the bundled suites: runs, status, promotion, trust report."),
+    "scenarios": ("catalogue", "Validate, list and describe scenario files."),
+    "audit": ("audit", "Check and read the hash-chained audit log of a run: `verify` detects any edit, deletion, "
+                       "insertion, reordering or truncation; `explain` tells the run as a readable timeline."),
+    "plan": ("plan", "Review, approve or reject batched plans of agent actions."),
+    "mcp": ("mcp", "Serve a scenario over MCP so that any MCP client (Claude Desktop, an IDE agent) can be the "
+                   "agent under test."),
+}
+"""Every command of ``harness``. A new command module adds its commands here (a test checks that
+each module's ``register`` adds exactly the names listed for it)."""
 
 
-def _mount_optional() -> None:
-    """Command groups that live in their own modules."""
-    from harness.commands import audit as audit_commands
+class LazyGroup(TyperGroup):
+    """The root group: imports a command's module the first time the command is used."""
 
-    app.add_typer(audit_commands.app, name="audit")
-    try:
-        from harness.commands import plan as plan_commands
-        app.add_typer(plan_commands.app, name="plan")
-    except ImportError:
-        pass
-    for name in ("promotion", "report", "demo", "mcp"):
-        try:
-            module = __import__(f"harness.commands.{name}", fromlist=["register"])
-        except ImportError:
-            continue
-        module.register(app)
+    _listing = False
 
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands) + [name for name in COMMANDS if name not in self.commands]
 
-_mount_optional()
-
-
-def _ledger_lookups() -> None:
-    """Let ``harness audit`` find logs written with ``--out DIR`` and check heads the ledger recorded."""
-    from pathlib import Path
-
-    from harness.audit import set_head_lookup, set_locator
-    from harness.errors import NotFoundError
-
-    def run_row(ref: str):
-        from harness.config import ledger_url
-        from harness.ledger import Ledger
-
-        url = ledger_url()
-        if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
             return None
+        if self._listing:  # --help needs names and one-line help only
+            return TyperCommand(cmd_name, help=entry[1])
+        self._mount(entry[0])
+        if cmd_name not in self.commands:
+            raise RuntimeError(f"harness.commands.{entry[0]} does not register the command {cmd_name!r}")
+        return self.commands[cmd_name]
+
+    def _mount(self, module_name: str) -> None:
+        module = import_module(f"harness.commands.{module_name}")
+        holder = typer.Typer()
+        module.register(holder)
+        for name, command in typer.main.get_group(holder).commands.items():
+            self.commands.setdefault(name, command)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        from difflib import get_close_matches
+
+        from typer._click.exceptions import UsageError
+
         try:
-            return Ledger(url).get_run(ref)
-        except NotFoundError:
-            return None
+            return self._click_resolve_command(ctx, args)
+        except UsageError as exc:  # suggest among every command, mounted or not
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if matches:
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {', '.join(map(repr, matches))}?"
+            raise
 
-    def locate(ref: str):
-        row = run_row(ref)
-        return Path(row["audit_path"]) if row and row.get("audit_path") else None
-
-    def head(run_id: str):
-        row = run_row(run_id)
-        return row.get("audit_head") if row else None
-
-    set_locator(locate)
-    set_head_lookup(head)
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
 
-_ledger_lookups()
+app = typer.Typer(name="harness", cls=LazyGroup, no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False, help="Sandbox simulation and staged rollout for AI agents.")
+
+
+@app.callback()
+def _root() -> None:
+    """Sandbox simulation and staged rollout for AI agents."""
 
 
 def main() -> None:

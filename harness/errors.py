@@ -21,6 +21,9 @@ class HarnessError(Exception):
         self.expected = expected
         super().__init__(self.render())
 
+    def __reduce__(self):  # keep the fields when the error crosses a process boundary (worker pools)
+        return (_rebuild, (type(self), self.message, self.file, self.field, self.line, self.expected))
+
     def render(self) -> str:
         where = []
         if self.file:
@@ -31,6 +34,11 @@ class HarnessError(Exception):
         if self.expected:
             text += f" Expected {self.expected}."
         return text
+
+
+def _rebuild(cls: type, message: str, file: str | None, field: str | None, line: int | None,
+             expected: str | None) -> HarnessError:
+    return cls(message, file=file, field=field, line=line, expected=expected)
 
 
 class InvalidScenario(HarnessError):

@@ -23,7 +23,7 @@ from typing import Any
 from fakes import World, build_world
 from harness.agents._api import Task, Toolbox, is_async
 from harness.audit import AuditLog, NullAuditLog
-from harness.errors import PlanRefused
+from harness.errors import InvalidScenario, PlanRefused
 from harness.gateway import AgentStopped, Gateway, HarnessBug
 from harness.models import RunError, RunResult
 from harness.plans import Plan, Reviewer, StalePlan, apply_plan, make_plan
@@ -62,7 +62,7 @@ def new_run_id() -> str:
 
 
 class WorldCache:
-    """Builds each scenario's world once; every run gets a fork."""
+    """Builds each scenario's world once, on its first run; every run gets a fork."""
 
     def __init__(self) -> None:
         self._worlds: dict[str, World] = {}
@@ -70,7 +70,11 @@ class WorldCache:
     def base(self, scenario: Scenario) -> World:
         world = self._worlds.get(scenario.digest)
         if world is None:
-            world = build_world(scenario.seed, scenario.world.generate.model_dump(), scenario.world.records())
+            try:
+                world = build_world(scenario.seed, scenario.world.generate.model_dump(), scenario.world.records())
+            except Exception as exc:  # noqa: BLE001 - bad explicit records surface as a fake's error
+                raise InvalidScenario(f"the world cannot be built: {getattr(exc, 'message', exc)}.",
+                                      file=scenario.path, field="world") from None
             self._worlds[scenario.digest] = world
         return world
 
@@ -226,8 +230,6 @@ class SuiteRun:
 async def run_suite_async(scenarios: list[Scenario], provider: Any, config: RunConfig,
                           on_result: ResultSink | None = None, worlds: WorldCache | None = None) -> SuiteRun:
     worlds = worlds or SHARED_WORLDS
-    for scenario in scenarios:
-        worlds.base(scenario)
     jobs = [(s, t) for t in range(config.trials) for s in scenarios]
     out = SuiteRun()
     queue: asyncio.Queue = asyncio.Queue()

@@ -316,6 +316,7 @@ def parse_scenario(data: Any, lines: Lines, file: str) -> Scenario:
 
 
 def load_scenario_file(path: Path) -> Scenario:
+    """Load one file: its schema, tools and arguments (no world is built; see ``harness.validate.self_check``)."""
     data, lines = load_yaml(path, InvalidScenario)
     scenario = parse_scenario(data, lines, str(path))
     from harness.validate import check_scenario  # late: validation needs the tool catalogue

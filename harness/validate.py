@@ -1,18 +1,23 @@
 """Checks a scenario beyond its schema: its tools exist, and it can tell good from bad.
 
-A scenario is rejected when its reference solution does not pass its own expectations, or when an
-agent that does nothing would pass a scenario that needs action (the "do-nothing agent scored
-1.0" trap). Both are run here, on the scenario's own world.
+Two steps. ``check_scenario`` is static and runs on every load: tools and their arguments, a
+reference solution where action is expected. ``self_check`` builds the scenario's world and runs it:
+the scenario is rejected when its reference solution does not pass its own expectations, or when
+an agent that does nothing would pass a scenario that needs action (the "do-nothing agent scored
+1.0" trap). It is an explicit step (``harness scenarios validate``, the test suite), so loading a
+suite to run it never builds worlds it does not run.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from pydantic import ValidationError
 
 from harness.errors import InvalidScenario
 from harness.scenario import Scenario
 from harness.tools import CATALOGUE
-from harness.yamlsafe import Lines, format_path
+from harness.yamlsafe import Lines, format_path, load_yaml
 
 
 def _line(lines: Lines, path: tuple) -> int | None:
@@ -55,24 +60,29 @@ def check_scenario(scenario: Scenario, lines: Lines) -> None:
         raise InvalidScenario("the scenario expects action but has no reference solution.",
                               file=scenario.path, field="reference", line=_line(lines, ("expect",)),
                               expected="a list of tool calls that solves the task")
-    _check_self_consistent(scenario, lines)
 
 
-def _check_self_consistent(scenario: Scenario, lines: Lines) -> None:
-    import asyncio
+def validate_scenario_file(path: Path) -> Scenario:
+    """Load ``path`` (schema and static checks) and run its self-check; ``InvalidScenario`` if either fails."""
+    from harness.scenario import parse_scenario
 
+    data, lines = load_yaml(path, InvalidScenario)
+    scenario = parse_scenario(data, lines, str(path))
+    check_scenario(scenario, lines)
+    self_check(scenario, lines)
+    return scenario
+
+
+def self_check(scenario: Scenario, lines: Lines | None = None) -> None:
+    """Build the world, run the reference solution (must pass) and a do-nothing agent (must fail)."""
     from harness.agents import DoNothingProvider, OracleProvider
     from harness.runner import SHARED_WORLDS, RunConfig, run_one  # late: the runner imports this module's users
 
+    lines = lines or {}
     worlds = SHARED_WORLDS
     config = RunConfig(audit_dir=None)
-    try:
-        worlds.base(scenario)
-    except Exception as exc:  # noqa: BLE001 - bad explicit records surface as a fake's error
-        raise InvalidScenario(f"the world cannot be built: {getattr(exc, 'message', exc)}.",
-                              file=scenario.path, field="world", line=_line(lines, ("world",))) from None
-    oracle, _ = asyncio.run(run_one(scenario, OracleProvider(), 0, config, worlds)) \
-        if not _loop_running() else _run_in_thread(scenario, OracleProvider(), config, worlds)
+    worlds.base(scenario)  # InvalidScenario naming the world when its records cannot be built
+    oracle, _ = _run(run_one(scenario, OracleProvider(), 0, config, worlds))
     if oracle.outcome != "pass":
         problems = "; ".join(f"{m.type} on {m.entity}: {m.detail}" for m in oracle.mistakes[:3])
         if oracle.error:
@@ -80,8 +90,7 @@ def _check_self_consistent(scenario: Scenario, lines: Lines) -> None:
         raise InvalidScenario(f"the reference solution does not pass its own expectations ({problems}).",
                               file=scenario.path, field="reference", line=_line(lines, ("reference",)),
                               expected="a reference solution that makes exactly the expected changes")
-    noop, _ = asyncio.run(run_one(scenario, DoNothingProvider(), 0, config, worlds)) \
-        if not _loop_running() else _run_in_thread(scenario, DoNothingProvider(), config, worlds)
+    noop, _ = _run(run_one(scenario, DoNothingProvider(), 0, config, worlds))
     if scenario.expect.outcome == "act" and noop.outcome == "pass":
         raise InvalidScenario("an agent that does nothing passes this scenario.", file=scenario.path,
                               field="expect.changes", line=_line(lines, ("expect",)),
@@ -89,21 +98,14 @@ def _check_self_consistent(scenario: Scenario, lines: Lines) -> None:
                                        "(or expect.outcome: nothing if doing nothing is right)")
 
 
-def _loop_running() -> bool:
+def _run(coro):
+    """Run ``coro`` to completion, in a thread of its own when an event loop is already running here."""
     import asyncio
+    import concurrent.futures
 
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return False
-    return True
-
-
-def _run_in_thread(scenario, provider, config, worlds):
-    import asyncio
-    import concurrent.futures
-
-    from harness.runner import run_one
-
+        return asyncio.run(coro)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(lambda: asyncio.run(run_one(scenario, provider, 0, config, worlds))).result()
+        return pool.submit(asyncio.run, coro).result()

@@ -106,3 +106,37 @@ def explain(ref: RefArg, key_env: KeyEnvOpt = None, dirs: DirOpt = None,
         typer.echo(f"warning: the audit log does not verify: {clean(report.summary(), None)}", err=True)
     if not events:
         raise typer.Exit(1)
+
+
+def _ledger_lookups() -> None:
+    """Let ``harness audit`` find logs written with ``--out DIR`` and check heads the ledger recorded."""
+    from harness.audit import set_head_lookup, set_locator
+    from harness.errors import NotFoundError
+
+    def run_row(ref: str):
+        from harness.config import ledger_url
+        from harness.ledger import Ledger
+
+        url = ledger_url()
+        if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+            return None
+        try:
+            return Ledger(url).get_run(ref)
+        except NotFoundError:
+            return None
+
+    def locate(ref: str):
+        row = run_row(ref)
+        return Path(row["audit_path"]) if row and row.get("audit_path") else None
+
+    def head(run_id: str):
+        row = run_row(run_id)
+        return row.get("audit_head") if row else None
+
+    set_locator(locate)
+    set_head_lookup(head)
+
+
+def register(root: typer.Typer) -> None:
+    _ledger_lookups()
+    root.add_typer(app, name="audit")

@@ -38,14 +38,15 @@ def validate_command(paths: list[Path] = typer.Argument(..., help="Files or fold
 
     Reports every bad file (not only the first); exit 2 when any is invalid.
     """
-    from harness.scenario import find_scenario_files, load_scenario_file
+    from harness.scenario import find_scenario_files
+    from harness.validate import validate_scenario_file
 
     files = find_scenario_files(list(paths))
     bad = 0
     seen: dict[str, str] = {}
     for path in files:
         try:
-            scenario = load_scenario_file(path)
+            scenario = validate_scenario_file(path)
         except HarnessError as exc:
             bad += 1
             typer.echo(f"INVALID {exc}", err=True)
@@ -81,3 +82,8 @@ def list_command(paths: list[Path] = typer.Argument(..., help="Files or folders.
     out.print(table)
     counts = Counter(s.workflow for s in scenarios)
     out.print(", ".join(f"{w}: {n}" for w, n in sorted(counts.items())))
+
+
+def register(root: typer.Typer) -> None:
+    root.command("tools")(tools_command)
+    root.add_typer(scenarios_app, name="scenarios")

@@ -183,3 +183,7 @@ def reject(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."
                                              "reason": reason, "approved_items": [],
                                              "rejected_items": [i["index"] for i in plan["items"] or []]})])
     out.print(f"rejected plan {plan['id']}; nothing was applied.")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="plan")

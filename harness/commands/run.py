@@ -92,6 +92,10 @@ def run_command(
         raise typer.Exit(1)
 
 
+def register(root: typer.Typer) -> None:
+    root.command("run")(run_command)
+
+
 def execute(scenarios: list, provider: Any, config: Any, ledger: Any, out_dir: Path | None = None,
             progress: bool = True, executor: str = "local", address: str | None = None) -> tuple[Any, list[dict]]:
     """Run the suite, record every result (runs.jsonl, ledger), then check demotion triggers."""

@@ -8,6 +8,7 @@ import pytest
 
 from harness.errors import InvalidScenario
 from harness.scenario import load_scenario_file, load_scenarios
+from harness.validate import validate_scenario_file
 
 MALFORMED = Path(__file__).resolve().parent.parent / "data" / "malformed"
 
@@ -34,7 +35,10 @@ EXPECTED = {
     "19-not-utf8.yaml": ["UTF-8"],
     "20-reference-fails.yaml": ["reference solution does not pass", "missing_action"],
     "22-bad-workflow.yaml": ["`workflow`", "'nodots'"],
+    "24-world-unbuildable.yaml": ["`world`", "cannot be built", "no account with id 'nowhere'"],
 }
+SELF_CHECK = {"20-reference-fails.yaml", "24-world-unbuildable.yaml"}
+"""Caught by the self-check (building the world and running it), not by loading."""
 
 
 def test_the_corpus_is_complete():
@@ -47,13 +51,34 @@ def test_the_corpus_is_complete():
 def test_each_malformed_file_gets_a_clear_error(name):
     path = MALFORMED / name
     with pytest.raises(InvalidScenario) as info:
-        load_scenario_file(path)
+        (validate_scenario_file if name in SELF_CHECK else load_scenario_file)(path)
     message = str(info.value)
     assert message.startswith(str(path)), message
     for fragment in EXPECTED[name]:
         assert fragment in message, f"{fragment!r} not in {message!r}"
     assert "Traceback" not in message
     assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("name", sorted(SELF_CHECK))
+def test_loading_never_builds_or_runs_the_world(name, monkeypatch):
+    """Loading is static (fast start-up); the self-check is the explicit step that runs the scenario."""
+    import harness.runner
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("loading a scenario built its world")
+
+    monkeypatch.setattr(harness.runner, "build_world", no_build)
+    assert load_scenario_file(MALFORMED / name).path == str(MALFORMED / name)
+
+
+def test_cli_run_on_an_unbuildable_world_exits_2_naming_the_file(tmp_path):
+    path = MALFORMED / "24-world-unbuildable.yaml"
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "run", str(path), "--agent", "oracle",
+                           "--no-ledger", "--no-audit"], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"error: {path}, field `world`: the world cannot be built")
+    assert "Traceback" not in proc.stderr
 
 
 def test_duplicate_ids_across_files_are_refused(tmp_path):
