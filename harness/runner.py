@@ -13,7 +13,6 @@ import hashlib
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -57,8 +56,16 @@ def run_seed(base: int, scenario_id: str, trial: int) -> int:
     return int(digest[:8], 16)
 
 
+_STAMP: list = [0, ""]
+"""The current second and its ``%Y%m%d%H%M%S`` text, so run ids do not format a date per run."""
+
+
 def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:10]
+    """``YYYYMMDDHHMMSS-`` (UTC) and 10 random hex digits."""
+    now = int(time.time())
+    if now != _STAMP[0]:
+        _STAMP[0], _STAMP[1] = now, datetime.fromtimestamp(now, UTC).strftime("%Y%m%d%H%M%S")
+    return f"{_STAMP[1]}-{os.urandom(5).hex()}"
 
 
 class WorldCache:
@@ -104,12 +111,14 @@ def _thread_future(fn: Callable, *args: Any) -> asyncio.Future:
 
 
 async def _drive(agent: Any, task: Task, toolbox: Toolbox, timeout: float) -> None:
-    if is_async(agent):
-        await asyncio.wait_for(agent(task, toolbox), timeout)
-    else:
-        result = await asyncio.wait_for(_thread_future(agent, task, toolbox), timeout)
-        if asyncio.iscoroutine(result):
-            await asyncio.wait_for(result, timeout)
+    # asyncio.timeout, not wait_for: no extra task per run, one timer
+    async with asyncio.timeout(timeout):
+        if is_async(agent):
+            await agent(task, toolbox)
+        else:
+            result = await _thread_future(agent, task, toolbox)
+            if asyncio.iscoroutine(result):
+                await result
 
 
 async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConfig,
@@ -125,17 +134,19 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
     else:
         audit = NullAuditLog()
     bounds = config.policy.bounds_for(scenario.workflow, config.stage) if config.policy is not None else None
-    audit.append("run_started", {
-        "scenario": scenario.id, "scenario_digest": scenario.digest, "scenario_path": scenario.path,
-        "workflow": scenario.workflow, "tier": scenario.tier, "title": scenario.title,
-        "instruction": scenario.task.instruction, "inputs": scenario.task.inputs,
-        "agent": provider.name, "agent_version": provider.version, "stage": config.stage,
-        "bounds": bounds.model_dump() if bounds is not None else None, "seed": seed, "trial": trial,
-        "world_digest": world.digest()})
+    if config.audit_dir is not None:
+        audit.append("run_started", {
+            "scenario": scenario.id, "scenario_digest": scenario.digest, "scenario_path": scenario.path,
+            "workflow": scenario.workflow, "tier": scenario.tier, "title": scenario.title,
+            "instruction": scenario.task.instruction, "inputs": scenario.task.inputs,
+            "agent": provider.name, "agent_version": provider.version, "stage": config.stage,
+            "bounds": bounds.model_dump() if bounds is not None else None, "seed": seed, "trial": trial,
+            "world_digest": world.digest()})
     max_steps = config.max_steps or scenario.limits.max_steps
     timeout = config.timeout_s or scenario.limits.timeout_s
-    gateway = Gateway(world, config.stage, bounds, audit, max_steps)
-    toolbox = Toolbox(gateway, audit)
+    events = audit if config.audit_dir is not None else None  # audit off: no event is even built
+    gateway = Gateway(world, config.stage, bounds, events, max_steps)
+    toolbox = Toolbox(gateway, events)
     task = Task(instruction=scenario.task.instruction, inputs=dict(scenario.task.inputs), scenario=scenario.id,
                 workflow=scenario.workflow, seed=seed)
     error: RunError | None = None
@@ -175,9 +186,10 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
         error = error or RunError(cause="harness", message=f"scoring failed: {type(exc).__name__}: {exc}")
     outcome = "error" if error is not None else ("fail" if mistakes else "pass")
     duration_ms = round((time.perf_counter() - started) * 1000, 3)
-    finished = {"outcome": outcome, "mistakes": [m.model_dump() for m in mistakes],
-                "blast_radius": radii.model_dump() if radii else None, "duration_ms": duration_ms}
-    audit.append("run_finished", finished)
+    if config.audit_dir is not None:
+        audit.append("run_finished", {"outcome": outcome, "mistakes": [m.model_dump() for m in mistakes],
+                                      "blast_radius": radii.model_dump() if radii else None,
+                                      "duration_ms": duration_ms})
     head = audit.close()
     result = RunResult(
         run_id=run_id, scenario=scenario.id, scenario_digest=scenario.digest, scenario_path=scenario.path,
@@ -221,10 +233,13 @@ def _review_in_run(plan: Plan, reviewer: Reviewer, scenario: Scenario, gateway: 
                                   "changes": [c.to_dict() for c in changes]})
 
 
-@dataclass
+@dataclass(repr=False)
 class SuiteRun:
     results: list[RunResult] = field(default_factory=list)
     plans: list[Plan] = field(default_factory=list)
+
+    def __repr__(self) -> str:  # asyncio.run takes the repr of what it returns: keep it short
+        return f"SuiteRun({len(self.results)} results, {len(self.plans)} plans)"
 
 
 async def run_suite_async(scenarios: list[Scenario], provider: Any, config: RunConfig,

@@ -30,7 +30,10 @@ def run_command(
     agent_version: str | None = typer.Option(None, "--agent-version", help="Record this version."),
     trials: int = typer.Option(1, "--trials", "-n", min=1, help="Runs per scenario."),
     seed: int = typer.Option(0, "--seed", help="Base seed for the runs (agents' randomness)."),
-    concurrency: int = typer.Option(8, "--concurrency", "--workers", "-j", min=1, help="Runs in flight."),
+    concurrency: int = typer.Option(8, "--concurrency", "-j", min=1,
+                                    help="Runs in flight (across all worker processes)."),
+    workers: int | None = typer.Option(None, "--workers", min=1,
+                                       help="Worker processes with --executor local (default: every core)."),
     stage: str = typer.Option("sandbox", "--stage", help="sandbox, suggest, approve or autonomous."),
     policy: Path | None = typer.Option(None, "--policy", help="Policy file (stage bounds, gates)."),
     reviewer: str | None = typer.Option(None, "--reviewer",
@@ -74,7 +77,7 @@ def run_command(
     if executor not in ("local", "dask"):
         raise UsageError(f"unknown executor {executor!r}.", field="--executor", expected="local or dask")
     suite, demotions = execute(scenarios, provider, config, store, out_dir, progress=not as_json,
-                               executor=executor, address=dask_address)
+                               executor=executor, address=dask_address, workers=workers)
     results = suite.results
     if as_json:
         payload = summary_json(results)
@@ -97,7 +100,8 @@ def register(root: typer.Typer) -> None:
 
 
 def execute(scenarios: list, provider: Any, config: Any, ledger: Any, out_dir: Path | None = None,
-            progress: bool = True, executor: str = "local", address: str | None = None) -> tuple[Any, list[dict]]:
+            progress: bool = True, executor: str = "local", address: str | None = None,
+            workers: int | None = None) -> tuple[Any, list[dict]]:
     """Run the suite, record every result (runs.jsonl, ledger), then check demotion triggers."""
     from harness.executors import run_with
 
@@ -112,7 +116,7 @@ def execute(scenarios: list, provider: Any, config: Any, ledger: Any, out_dir: P
             bar_view.advance(bar)
 
         try:
-            suite = run_with(executor, scenarios, provider, config, on_result, address)
+            suite = run_with(executor, scenarios, provider, config, on_result, address, workers)
         finally:
             recorder.flush()
     return suite, recorder.check_demotions(config.policy, suite.results)
