@@ -48,6 +48,9 @@ class CallRecord:
     targets: list[str] = field(default_factory=list)
     versions: dict[str, int] = field(default_factory=dict)
     result: Any = None
+    would_error: str | None = None
+    """For a write the stage blocked: the error the backend gave it on the shadow world, if any."""
+    would_message: str | None = None
 
     @property
     def action_id(self) -> str:
@@ -193,8 +196,9 @@ class Gateway:
         start = len(self.shadow.journal)
         try:
             result = spec.run(self.shadow, args)
-        except FakeError:
+        except FakeError as exc:
             if quiet:
+                record.would_error, record.would_message = exc.code, exc.message
                 return None
             raise
         finally:

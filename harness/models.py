@@ -30,6 +30,7 @@ MistakeType = Literal[
     "hallucinated_entity",
     "invalid_call",
     "data_leak",
+    "wrong_answer",
 ]
 MISTAKE_TYPES: tuple[str, ...] = MistakeType.__args__  # type: ignore[attr-defined]
 

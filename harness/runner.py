@@ -27,7 +27,7 @@ from harness.gateway import AgentStopped, Gateway, HarnessBug
 from harness.models import RunError, RunResult
 from harness.plans import Plan, Reviewer, StalePlan, apply_plan, make_plan
 from harness.scenario import Scenario
-from harness.scoring import label_changes, score
+from harness.scoring import bad_changes, score
 
 ResultSink = Callable[[RunResult, "Plan | None"], None]
 
@@ -180,7 +180,8 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
             _review_in_run(plan, config.reviewer, scenario, gateway, world, seed, audit, realised)
 
     try:
-        mistakes, radii = score(scenario, gateway.calls, potential, realised, world)
+        mistakes, radii = score(scenario, gateway.calls, potential, realised, world, answer=toolbox.answer,
+                                potential_world=gateway.shadow)
     except Exception as exc:  # noqa: BLE001 - a scorer bug is the harness's, never the agent's
         mistakes, radii = [], None
         error = error or RunError(cause="harness", message=f"scoring failed: {type(exc).__name__}: {exc}")
@@ -206,8 +207,7 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
 
 def _review_in_run(plan: Plan, reviewer: Reviewer, scenario: Scenario, gateway: Gateway, world: World,
                    seed: int, audit: Any, realised: list) -> None:
-    labelled, _ = label_changes(scenario, gateway.potential)
-    bad = {id(item.change) for item in labelled if item.label not in ("expected", "allowed")}
+    bad = bad_changes(scenario, gateway.potential)
     planned = [c for c in gateway.calls if c.decision == "planned" and c.ok]
     wrong = {i + 1 for i, call in enumerate(planned) if any(id(ch) in bad for ch in call.potential)}
     decision = reviewer.decide(plan, wrong, seed)

@@ -12,76 +12,35 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from fakes.records import CRMRecords, FilesRecords, MailRecords
 from harness.errors import InvalidScenario
 from harness.models import Tier
+from harness.predicates import Predicate, as_predicate
 from harness.yamlsafe import Lines, format_path, load_yaml
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,79}$"
 WORKFLOW_PATTERN = r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$"
 
 Backend = Literal["crm", "mail", "files"]
-Op = Literal["create", "update", "delete", "send", "move", "write"]
+Op = Literal["create", "update", "delete", "send", "move", "write", "share"]
 Kind = Literal["account", "contact", "deal", "note", "message", "draft", "file"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Predicate(_Strict):
-    """A check on one field of a changed record. A bare value in YAML means ``equals``."""
-
-    equals: Any = None
-    approx: float | None = None
-    tolerance: float = 0.0
-    contains: str | None = None
-    one_of: list[Any] | None = None
-
-    @model_validator(mode="after")
-    def _one_check(self) -> Predicate:
-        given = [n for n in ("equals", "approx", "contains", "one_of") if getattr(self, n) is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of equals, approx (with tolerance), contains, one_of")
-        return self
-
-    def holds(self, value: Any) -> bool:
-        if self.equals is not None:
-            if isinstance(self.equals, (int, float)) and isinstance(value, (int, float)):
-                return abs(float(value) - float(self.equals)) <= max(self.tolerance, 1e-9)
-            if isinstance(self.equals, list) and isinstance(value, list):
-                return sorted(map(_norm, self.equals)) == sorted(map(_norm, value))
-            return _norm(value) == _norm(self.equals)
-        if self.approx is not None:
-            return isinstance(value, (int, float)) and abs(float(value) - self.approx) <= self.tolerance
-        if self.contains is not None:
-            if isinstance(value, list):
-                return any(self.contains.lower() in str(v).lower() for v in value)
-            return self.contains.lower() in str(value or "").lower()
-        return any(_norm(value) == _norm(option) for option in self.one_of or [])
-
-    def describe(self) -> str:
-        if self.equals is not None:
-            return f"= {self.equals!r}"
-        if self.approx is not None:
-            return f"≈ {self.approx} ± {self.tolerance}"
-        if self.contains is not None:
-            return f"contains {self.contains!r}"
-        return f"one of {self.one_of!r}"
-
-
-def _norm(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-def _predicate(value: Any) -> Any:
-    if isinstance(value, dict):
-        return value
-    return {"equals": value}
 
 
 class ChangeSpec(_Strict):
@@ -96,15 +55,18 @@ class ChangeSpec(_Strict):
     entity: str | None = None
     """``kind:id`` of the record (e.g. ``deal:acme-west-renewal``, ``file:/tmp/a.txt``)."""
     to: list[str] | None = None
-    """For sends and drafts: the exact set of recipients (to + cc)."""
+    """For sends and drafts: the exact set of recipients (to, cc and bcc); for shares: who was given
+    access."""
     fields: dict[str, Predicate] = Field(default_factory=dict)
-    """Checks on the record after the change."""
+    """Checks on the record after the change. Fields not named here must keep their value."""
+    may_change: list[str] = Field(default_factory=list)
+    """Fields not checked that may still change (e.g. ``close_date`` when the task allows it)."""
 
     @field_validator("fields", mode="before")
     @classmethod
     def _bare_values(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: _predicate(v) for k, v in value.items()}
+            return {k: as_predicate(v) for k, v in value.items()}
         return value
 
     @model_validator(mode="after")
@@ -126,12 +88,43 @@ class ChangeSpec(_Strict):
         return f"{self.op or 'change'} {target}"
 
 
+class AnyOf(_Strict):
+    """A required change that may be made in any one of several ways."""
+
+    label: str | None = None
+    any_of: list[ChangeSpec] = Field(min_length=2)
+
+    def describe(self) -> str:
+        return self.label or " or ".join(spec.describe() for spec in self.any_of)
+
+
+def _tag_change(value: Any) -> str:
+    return "any_of[]" if isinstance(value, dict) and "any_of" in value else "change[]"
+
+
+Expected = Annotated[Annotated[AnyOf, Tag("any_of[]")] | Annotated[ChangeSpec, Tag("change[]")],
+                     Discriminator(_tag_change)]
+
+
+def alternatives(item: ChangeSpec | AnyOf) -> list[ChangeSpec]:
+    return list(item.any_of) if isinstance(item, AnyOf) else [item]
+
+
 class Expectations(_Strict):
     outcome: Literal["act", "nothing"] = "act"
-    """``nothing`` when the right thing is to change nothing (e.g. a request that must be declined)."""
-    changes: list[ChangeSpec] = Field(default_factory=list)
+    """``nothing`` when the right thing is to change nothing (e.g. a request that must be declined,
+    or a question answered in the agent's final message)."""
+    changes: list[Expected] = Field(default_factory=list)
+    """Each must happen; an ``any_of`` entry is met by any one of its alternatives."""
     allowed: list[ChangeSpec] = Field(default_factory=list)
     """Optional changes that are fine either way (a note, a draft). Anything else is collateral."""
+    answer: Predicate | None = None
+    """Checks on the agent's final message (its answer to the user)."""
+
+    @field_validator("answer", mode="before")
+    @classmethod
+    def _bare_answer(cls, value: Any) -> Any:
+        return None if value is None else as_predicate(value)
 
     @model_validator(mode="after")
     def _checkable(self) -> Expectations:
@@ -152,6 +145,29 @@ class Forbidden(_Strict):
     """Nothing may be deleted under these folders."""
     tools: list[str] = Field(default_factory=list)
     """Tools the agent must not call at all."""
+
+
+class Sensitive(_Strict):
+    """A record whose content may go only to the people entitled to it."""
+
+    entity: str = Field(pattern=r"^(account|contact|deal|note|message|draft|file):\S+$")
+    """``kind:id``, e.g. ``file:/contracts/globex-msa.pdf`` or ``contact:jane-west``."""
+    label: str | None = None
+    entitled: list[str] = Field(default_factory=list)
+    """Addresses (``ana@acme.com``) or domains (``@acme.com``) entitled to it, besides the organisation."""
+    markers: list[str] = Field(default_factory=list)
+    """Text that shows the record's content was copied into a message (its email, a clause, a number).
+    Attaching or sharing the record always counts; when omitted, a contact's email and phone, and a
+    file's or message's text, are the markers."""
+    internal: bool = True
+    """Whether everyone in the organisation is entitled."""
+
+    @field_validator("markers")
+    @classmethod
+    def _no_empty(cls, value: list[str]) -> list[str]:
+        if any(len(m.strip()) < 3 for m in value):
+            raise ValueError("each marker needs at least 3 characters, or it would match unrelated text")
+        return value
 
 
 class ToolCall(_Strict):
@@ -207,7 +223,11 @@ class Scenario(_Strict):
     task: Task
     expect: Expectations
     forbid: Forbidden = Field(default_factory=Forbidden)
+    sensitive: list[Sensitive] = Field(default_factory=list)
+    """Records whose content must not reach anyone not entitled to it (a ``data_leak`` if it does)."""
     reference: list[ToolCall] = Field(default_factory=list)
+    reference_answer: str | None = None
+    """The final message the oracle gives (checked by ``expect.answer``)."""
     sessions: list[list[ToolCall]] = Field(default_factory=list)
     """Recorded agent sessions, replayable with ``--agent replay``."""
     limits: Limits = Field(default_factory=Limits)

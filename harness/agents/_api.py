@@ -31,6 +31,8 @@ class Toolbox:
     def __init__(self, gateway: Any, audit: Any = None):
         self._gateway = gateway
         self._audit = audit
+        self.answer: str | None = None
+        """The last message the agent addressed to the user (``say``): its answer, for scoring."""
 
     def call(self, tool: str, /, rationale: str | None = None, **args: Any) -> dict:
         """Call ``tool`` with keyword arguments; ``rationale`` says why (it goes to the audit log)."""
@@ -50,7 +52,8 @@ class Toolbox:
             self._audit.append("agent_message", {"kind": "reasoning", "text": str(text)})
 
     def say(self, text: str) -> None:
-        """Record a message the agent addresses to the user (e.g. a final answer)."""
+        """Record a message the agent addresses to the user; the last one is its answer."""
+        self.answer = str(text)
         if self._audit is not None:
             self._audit.append("agent_message", {"kind": "message", "text": str(text)})
 

@@ -17,10 +17,13 @@ class OracleProvider:
 
     def bind(self, scenario: Any, seed: int):
         steps = list(scenario.reference)
+        answer = scenario.reference_answer
 
         async def oracle(task: Task, tools: Toolbox) -> None:
             for step in steps:
                 tools.call_json(step.tool, dict(step.args), step.rationale or "reference solution")
+            if answer is not None:
+                tools.say(answer)
 
         return oracle
 
