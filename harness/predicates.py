@@ -24,8 +24,8 @@ _NUMBER = re.compile(r"(?<![\w.-])" + _CORE)
 _MONTHS = {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
                                            "oct", "nov", "dec"))}
 _DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-_DATE_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})\b")
-_DATE_MDY = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
+_DATE_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3,9})\b\.?(?:,?\s+(\d{4})\b)?")
+_DATE_MDY = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(\d{4})\b)?")
 
 
 def norm_text(value: Any) -> Any:
@@ -56,22 +56,34 @@ def numbers_in(text: Any) -> list[float]:
     return found
 
 
-def dates_in(value: Any) -> list[date]:
-    """Dates written as 2026-02-28, 28 February 2026 or February 28, 2026."""
+def dates_in(value: Any, year: int | None = None) -> list[date]:
+    """Dates written as 2026-02-28, 28 February 2026 or February 28, 2026; without a year
+    (``12 January``), ``year`` is assumed."""
     if isinstance(value, date):
         return [value]
-    text = str(value or "")
+    text = _text_of(value)
     found: list[date] = []
     for y, m, d in _DATE_ISO.findall(text):
         found.extend(_date(int(y), int(m), int(d)))
     for d, month, y in _DATE_DMY.findall(text):
-        found.extend(_date(int(y), _MONTHS.get(month[:3].lower(), 0), int(d)))
+        found.extend(_date(int(y) if y else year, _month(month), int(d)))
     for month, d, y in _DATE_MDY.findall(text):
-        found.extend(_date(int(y), _MONTHS.get(month[:3].lower(), 0), int(d)))
+        found.extend(_date(int(y) if y else year, _month(month), int(d)))
     return found
 
 
-def _date(y: int, m: int, d: int) -> list[date]:
+def _month(name: str) -> int:
+    name = name.lower()
+    number = _MONTHS.get(name[:3], 0)
+    full = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+            "october", "november", "december")
+    return number if number and (len(name) == 3 or full[number - 1].startswith(name.rstrip("."))
+                                 or name == "sept") else 0
+
+
+def _date(y: int | None, m: int, d: int) -> list[date]:
+    if y is None or not m:
+        return []
     try:
         return [date(y, m, d)]
     except ValueError:
@@ -138,9 +150,10 @@ class Predicate(BaseModel):
     not_contains: str | list[str] | None = None
     """Contains none of these texts."""
     one_of: list[Any] | None = None
-    mentions_number: NumberCheck | None = None
-    """A number written in the text (``84,000``, ``84k``), optionally with a unit."""
-    not_mentions_number: NumberCheck | None = None
+    mentions_number: list[NumberCheck] | None = None
+    """Numbers written in the text (``84,000``, ``84k``), each optionally with a unit; all must be there."""
+    not_mentions_number: list[NumberCheck] | None = None
+    """Numbers that must not be written in the text."""
     date: str | None = None
     """The value is, or the text mentions, this date (YYYY-MM-DD)."""
     min: float | None = None
@@ -151,9 +164,10 @@ class Predicate(BaseModel):
     @field_validator("mentions_number", "not_mentions_number", mode="before")
     @classmethod
     def _bare_number(cls, value: Any) -> Any:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return {"value": value}
-        return value
+        items = value if isinstance(value, list) else [value] if value is not None else None
+        if items is None:
+            return None
+        return [{"value": v} if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in items]
 
     @field_validator("date", mode="before")
     @classmethod
@@ -204,11 +218,12 @@ class Predicate(BaseModel):
         if name == "one_of":
             return any(_equal(value, option, self.tolerance) for option in self.one_of or [])
         if name == "mentions_number":
-            return self.mentions_number.found_in(value)  # type: ignore[union-attr]
+            return all(n.found_in(value) for n in self.mentions_number or [])
         if name == "not_mentions_number":
-            return not self.not_mentions_number.found_in(value)  # type: ignore[union-attr]
+            return not any(n.found_in(value) for n in self.not_mentions_number or [])
         if name == "date":
-            return date.fromisoformat(self.date) in dates_in(value)  # type: ignore[arg-type]
+            wanted = date.fromisoformat(self.date)  # type: ignore[arg-type]
+            return wanted in dates_in(value, wanted.year)
         if name == "min":
             return _is_number(value) and float(value) >= self.min  # type: ignore[operator]
         if name == "max":
@@ -223,7 +238,7 @@ class Predicate(BaseModel):
         if name == "approx":
             return f"≈ {value} ± {self.tolerance}"
         if name in ("mentions_number", "not_mentions_number"):
-            return f"{name.replace('_', ' ')} {value.describe()}"
+            return f"{name.replace('_', ' ')} {', '.join(n.describe() for n in value)}"
         if name == "than_before":
             return f"{value} compared with before"
         return f"{name.replace('_', ' ')} {value!r}"

@@ -33,16 +33,20 @@ def schema_command() -> None:
 
 
 @scenarios_app.command("validate")
-def validate_command(paths: list[Path] = typer.Argument(..., help="Files or folders.")) -> None:
+def validate_command(paths: list[Path] = typer.Argument(..., help="Files or folders."),
+                     strict: bool = typer.Option(False, "--strict",
+                                                 help="Exit 1 when any scenario has a warning.")) -> None:
     """Check scenario files: schema, tools, and that the reference passes while doing nothing fails.
 
-    Reports every bad file (not only the first); exit 2 when any is invalid.
+    Reports every bad file (not only the first); exit 2 when any is invalid. Warns about scenarios
+    that cannot fail or whose checks any content meets.
     """
     from harness.scenario import find_scenario_files
+    from harness.scenario_warnings import scenario_warnings
     from harness.validate import validate_scenario_file
 
     files = find_scenario_files(list(paths))
-    bad = 0
+    bad = warned = 0
     seen: dict[str, str] = {}
     for path in files:
         try:
@@ -58,9 +62,14 @@ def validate_command(paths: list[Path] = typer.Argument(..., help="Files or fold
             continue
         seen[scenario.id] = str(path)
         typer.echo(f"ok      {path} ({scenario.id})")
-    typer.echo(f"{len(files) - bad} valid, {bad} invalid")
+        for field, message in scenario_warnings(scenario):
+            warned += 1
+            typer.echo(f"WARNING {path}, field `{field}`: {message}.")
+    typer.echo(f"{len(files) - bad} valid, {bad} invalid" + (f", {warned} warning(s)" if warned else ""))
     if bad:
         raise typer.Exit(2)
+    if strict and warned:
+        raise typer.Exit(1)
 
 
 @scenarios_app.command("list")
