@@ -20,7 +20,8 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     session.install("-e", ".[dev]")
-    for script in ("bench_fakes.py", "bench_runner.py", "bench_audit.py", "bench_ledger.py", "bench_report.py"):
+    for script in ("bench_startup.py", "bench_fakes.py", "bench_runner.py", "bench_dask.py", "bench_audit.py",
+                   "bench_ledger.py", "bench_report.py"):
         session.run("python", f"bench/{script}", *session.posargs)
 
 

@@ -5,20 +5,19 @@ with ``read_events`` and tell the run with ``explain_run``. ``locate_log`` finds
 path, a run id or a run-id prefix. See ``docs/audit.md`` for the format.
 """
 
-from harness.audit._explain import clean, explain_run, explain_run_rich
-from harness.audit._locate import locate_log, recorded_head, set_head_lookup, set_locator
-from harness.audit._log import (
-    CLOSE_EVENT,
-    EVENT_TYPES,
-    GENESIS,
-    TERMINAL_TYPES,
-    AuditLog,
-    AuditLogError,
-    NullAuditLog,
-    canonical_bytes,
-    log_path_for,
-)
-from harness.audit._verify import VerifyReport, read_events, verify_bytes, verify_events, verify_log
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {  # imported on first use: running suites needs the log, not its verifier or explainer
+    **dict.fromkeys(("clean", "explain_run", "explain_run_rich"), "harness.audit._explain"),
+    **dict.fromkeys(("locate_log", "recorded_head", "set_head_lookup", "set_locator"), "harness.audit._locate"),
+    **dict.fromkeys(("CLOSE_EVENT", "EVENT_TYPES", "GENESIS", "TERMINAL_TYPES", "AuditLog", "AuditLogError",
+                     "NullAuditLog", "canonical_bytes", "log_path_for"), "harness.audit._log"),
+    **dict.fromkeys(("VerifyReport", "read_events", "verify_bytes", "verify_events", "verify_log"),
+                    "harness.audit._verify"),
+}
 
 __all__ = [
     "CLOSE_EVENT",
@@ -43,3 +42,14 @@ __all__ = [
     "verify_events",
     "verify_log",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'harness.audit' has no attribute {name!r}")
+    return getattr(import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -13,7 +13,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness.audit import clean
 from harness.commands._common import err, load_policy_or_default, open_ledger, out
 from harness.config import audit_dir, audit_key
 from harness.errors import UsageError
@@ -209,6 +208,8 @@ SHORT = {"entities_touched": "touched", "irreversible_ops": "irreversible", "ext
 
 
 def print_summary(results: list[RunResult], plans: list[Any], stage: str) -> None:
+    from harness.audit import clean
+
     by_workflow: dict[str, list[RunResult]] = defaultdict(list)
     for r in results:
         by_workflow[r.workflow].append(r)
