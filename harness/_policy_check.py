@@ -42,6 +42,10 @@ def check_policy(policy, file: str, lines: dict[tuple, int]) -> None:
                 fail(base + ("stages", stage, "gate"),
                      f"{stage} is on the ladder but has no gate, so anyone could promote to it.",
                      "a gate for every stage after sandbox (`gate: {}` for sign-off only)")
+        if wf.tools:
+            from harness.work.toolmap import check_tools
+
+            check_tools(wf.tools, base, fail)
         for i, trigger in enumerate(wf.demotion):
             path = base + ("demotion", i)
             if trigger.to not in ladder:

@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("plan", "Review, approve or reject batched plans of agent actions."),
     "mcp": ("mcp", "Serve a scenario over MCP so that any MCP client (Claude Desktop, an IDE agent) can be the "
                    "agent under test."),
+    "gateway": ("gateway", "Stand between an agent and its real tools (upstream MCP servers), enforcing the stage "
+                           "the ledger grants the agent version."),
 }
 """Every command of ``harness``. A new command module adds its commands here (a test checks that
 each module's ``register`` adds exactly the names listed for it)."""

@@ -19,6 +19,7 @@ from harness import config
 from harness.errors import InvalidPolicy, UsageError
 from harness.models import SEVERITIES, STAGES, Severity, Stage
 from harness.stats import Method
+from harness.work.toolmap import ToolRule
 
 NonNegInt = Annotated[int, Field(ge=0, strict=True)]
 PosInt = Annotated[int, Field(ge=1, strict=True)]
@@ -152,6 +153,8 @@ class WorkflowPolicy(_Strict):
     """True: a new agent version inherits the evidence of earlier versions of the same agent."""
     stages: dict[Stage, StagePolicy] = {}
     demotion: list[Trigger] = []
+    tools: dict[str, dict[str, ToolRule]] = {}
+    """The gateway's tool map: upstream name → upstream tool → effect, targets, money, probe."""
 
     def next_stage(self, stage: str) -> str | None:
         if stage not in self.ladder:

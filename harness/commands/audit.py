@@ -120,8 +120,13 @@ def _ledger_lookups() -> None:
         url = ledger_url()
         if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
             return None
+        ledger = Ledger(url)
         try:
-            return Ledger(url).get_run(ref)
+            return ledger.get_run(ref)
+        except NotFoundError:
+            pass
+        try:  # a gateway session at work is audited like a run
+            return ledger.get_session(ref)
         except NotFoundError:
             return None
 

@@ -13,10 +13,11 @@ from harness.ledger import _evidence, _frames, _plans, _runs, _stages
 from harness.ledger._engine import make_engine, migrate, write
 from harness.ledger._schema import mistakes, plans, runs, world_changes
 from harness.ledger._time import iso
+from harness.ledger._work import WorkLedger
 from harness.models import SEVERITIES, RunResult
 
 
-class Ledger:
+class Ledger(WorkLedger):
     """Open (and create or migrate) the ledger at ``url``; default ``harness.config.ledger_url()``.
 
     Use as a context manager or call ``close()``. Every write is one transaction.
