@@ -114,14 +114,25 @@ def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix.
             by: str = typer.Option(..., "--by", help="Who approves (recorded)."),
             only: str | None = typer.Option(None, "--only", help="Approve only these items, e.g. 1,3."),
             reason: str = typer.Option("", "--reason", help="Why (recorded)."),
+            pace_s: float = typer.Option(0.0, "--pace", min=0.0,
+                                         help="Plans made at work: seconds to wait between forwarded items."),
+            timeout_s: float = typer.Option(30.0, "--timeout-s", min=0.01,
+                                            help="Plans made at work: per-call timeout of the upstream."),
             ledger: str | None = LedgerOpt) -> None:
-    """Approve a plan (or some of its items) and apply it: all or nothing, exactly once."""
+    """Approve a plan (or some of its items) and apply it exactly once. A plan made in a sandbox run is
+    applied all or nothing; a plan made at work forwards each approved item to the real tool once,
+    recorded in the ledger's journal (`--only` also takes action ids)."""
     from harness.plans import apply_items, item_from_dict, stale_items
+    from harness.work.plans import is_work_plan
 
     if not by.strip():
         raise UsageError("--by must name the person approving.", field="--by")
     store = open_ledger(ledger)
     plan = store.get_plan(plan_id)
+    if is_work_plan(plan):
+        from harness.commands._work_plan import approve_at_work
+
+        return approve_at_work(store, plan, by, only, reason, pace_s, timeout_s)
     if plan["status"] not in ("pending",):
         raise PlanRefused(f"plan {plan['id']} is {plan['status']} already"
                           + (f" (decided by {plan['decided_by']} at {plan['decided_at']})"
@@ -183,6 +194,15 @@ def reject(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."
                                              "reason": reason, "approved_items": [],
                                              "rejected_items": [i["index"] for i in plan["items"] or []]})])
     out.print(f"rejected plan {plan['id']}; nothing was applied.")
+
+
+def _mount_work_commands() -> None:
+    from harness.commands import _work_plan
+
+    _work_plan.register(app)
+
+
+_mount_work_commands()
 
 
 def register(root: typer.Typer) -> None:
