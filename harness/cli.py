@@ -37,6 +37,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                    "agent under test."),
     "gateway": ("gateway", "Stand between an agent and its real tools (upstream MCP servers), enforcing the stage "
                            "the ledger grants the agent version."),
+    "init": ("init", "Scaffold a project: harness.toml, policy.yaml, one example scenario per backend, an example "
+                     "agent."),
+    "policy": ("policy", "Print the policy in force, or check a policy file."),
 }
 """Every command of ``harness``. A new command module adds its commands here (a test checks that
 each module's ``register`` adds exactly the names listed for it)."""
@@ -91,18 +94,55 @@ class LazyGroup(TyperGroup):
             self._listing = False
 
 
-app = typer.Typer(name="harness", cls=LazyGroup, no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False, help="Sandbox simulation and staged rollout for AI agents.")
+app = typer.Typer(name="harness", cls=LazyGroup, no_args_is_help=True, add_completion=True,
+                  pretty_exceptions_enable=False,
+                  help="Sandbox simulation and staged rollout for AI agents. Options you repeat can live in "
+                       "harness.toml or [tool.harness] in pyproject.toml (docs/configuration.md).")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from harness import __version__
+
+        try:
+            found = version("agent-trust-harness")
+        except PackageNotFoundError:  # running from a checkout that is not installed
+            found = __version__
+        typer.echo(f"harness {found}")
+        raise typer.Exit()
 
 
 @app.callback()
-def _root() -> None:
+def _root(show_version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                            help="Print the version and exit.")) -> None:
     """Sandbox simulation and staged rollout for AI agents."""
+
+
+def _defaults(command: Any) -> Any:
+    """Option defaults from harness.toml / [tool.harness] (harness.settings); None without a file."""
+    from harness import settings
+
+    found = settings.find()
+    return settings.default_map(command, found) if found else None
 
 
 def main() -> None:
     try:
-        app()
+        command = typer.main.get_command(app)
+        command.main(prog_name="harness", default_map=_defaults(command))
+    except SystemExit as done:
+        if done.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            # click's answer to a closed pipe is exit 1, which means "a check failed" here
+            from harness.commands._pipes import exit_quietly
+
+            exit_quietly()
+        raise
+    except BrokenPipeError:  # the reader went away (harness status | head): stop quietly
+        from harness.commands._pipes import exit_quietly
+
+        exit_quietly()
     except HarnessError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("HARNESS_HOME", ".harness"))
+    """Absolute: it is stored with runs (audit paths) and shipped to workers with other working folders."""
+    return Path(os.environ.get("HARNESS_HOME") or ".harness").expanduser().absolute()
 
 
 def audit_dir() -> Path:
@@ -26,6 +27,27 @@ def ledger_url(explicit: str | None = None) -> str:
     if env:
         return env
     return f"sqlite:///{(data_dir() / 'ledger.db').as_posix()}"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for in-memory databases and other backends)."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    try:
+        database = make_url(url).database or ""
+    except Exception:  # noqa: BLE001 - opening the ledger gives the clear error for a malformed URL
+        return None
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def ledger_missing(url: str) -> Path | None:
+    """The SQLite file a read-only command would create by opening ``url``, when it does not exist yet."""
+    file = sqlite_file(url)
+    return file if file is not None and not file.exists() else None
 
 
 def audit_key() -> bytes | None:

@@ -36,6 +36,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--harness-agent", metavar="SPEC", default=None,
                     help="Collect scenario YAML files and run them with this agent: oracle, simulated, "
                          "replay, noop, openai or module:attribute. Without it no YAML file is collected.")
+    group.addoption("--harness-suite", metavar="NAME", action="append", default=[],
+                    help="Collect a bundled suite by name: bundled (all), bundled:crm, "
+                         "bundled:crm.renewal-discounts (repeatable). Without test paths only these "
+                         "are collected.")
     group.addoption("--harness-agent-arg", metavar="KEY=VALUE", action="append", default=[],
                     help="Agent option, e.g. mistake_rate=0.3 (repeatable).")
     group.addoption("--harness-agent-version", metavar="V", default=None,
@@ -69,7 +73,25 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"tier_{tier}: scenario items of risk tier {tier} (harness)")
     # a malformed scenario file is a collection error; the rest of the suite still runs
     config.option.continue_on_collection_errors = True
+    _add_suites(config)
     config.pluginmanager.register(HarnessSession(config), _SESSION)
+
+
+def _add_suites(config: pytest.Config) -> None:
+    """``--harness-suite bundled:crm``: the suite's folder joins the paths to collect (or replaces the
+    default ones — the current folder or ``testpaths`` — when no path was given)."""
+    names = config.getoption("harness_suite", None) or []
+    if not names:
+        return
+    from harness.bundled import resolve
+    from harness.errors import HarnessError
+
+    try:
+        folders = [str(resolve(n if str(n).startswith("bundled") else f"bundled:{n}")) for n in names]
+    except HarnessError as exc:
+        raise pytest.UsageError(f"--harness-suite: {exc.render()}") from None
+    given = config.args_source == pytest.Config.ArgsSource.ARGS
+    config.args = (list(config.args) if given else []) + folders
 
 
 def workflow_marker(workflow: str) -> str:

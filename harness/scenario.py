@@ -348,17 +348,22 @@ SCENARIO_SUFFIXES = (".yaml", ".yml")
 
 
 def find_scenario_files(paths: list[str | Path]) -> list[Path]:
-    """Expand files and folders (recursively) into scenario files, sorted, without repeats."""
+    """Expand files, folders (recursively) and ``bundled:NAME`` suites into scenario files, sorted,
+    without repeats. The paths are absolute: they are stored with each run and plan, and read back
+    from other folders (``plan approve``) and other machines' workers."""
+    from harness.bundled import resolve
+
     found: list[Path] = []
     for raw in paths:
-        path = Path(raw)
+        path = resolve(raw).absolute()
         if path.is_dir():
             found.extend(sorted(p for p in path.rglob("*") if p.suffix in SCENARIO_SUFFIXES and p.is_file()))
         elif path.is_file():
             found.append(path)
         else:
-            raise InvalidScenario("no such file or folder.", file=str(path),
-                                  expected="a scenario YAML file or a folder of them")
+            raise InvalidScenario("no such file or folder.", file=str(raw),
+                                  expected="a scenario YAML file, a folder of them, or a bundled suite "
+                                           "(bundled, bundled:crm, …)")
     seen: set[Path] = set()
     unique = []
     for p in found:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ DirOpt = Annotated[list[Path] | None, typer.Option(
     "--dir", metavar="DIR",
     help="Another folder to look for run ids in (e.g. a `harness run --out DIR` folder); repeatable.",
     show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 HeadOpt = Annotated[str | None, typer.Option(
     "--expected-head", metavar="HASH",
     help="The head hash recorded for the run (by default the ledger's, when it knows the run).",
@@ -64,9 +66,15 @@ def _verify(ref: str, key_env: str | None, dirs: list[Path] | None, expected_hea
     return path, report
 
 
+def _report_json(path: Path, report) -> dict:
+    from dataclasses import asdict
+
+    return {"path": str(path), "summary": report.summary(), **asdict(report)}
+
+
 @app.command("verify")
 def verify(ref: RefArg, key_env: KeyEnvOpt = None, dirs: DirOpt = None,
-           expected_head: HeadOpt = None) -> None:
+           expected_head: HeadOpt = None, as_json: JsonOpt = False) -> None:
     """Check a run's audit log is intact. Exit 0 if it is, 1 if anything was changed or cut."""
     from harness.audit import clean
 
@@ -74,6 +82,11 @@ def verify(ref: RefArg, key_env: KeyEnvOpt = None, dirs: DirOpt = None,
         path, report = _verify(ref, key_env, dirs, expected_head)
     except HarnessError as exc:
         raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(_report_json(path, report), ensure_ascii=False))
+        if not report.ok:
+            raise typer.Exit(1)
+        return
     if report.ok:
         typer.echo(f"{report.summary()}  [{clean(path, None)}]")
         return
@@ -84,7 +97,7 @@ def verify(ref: RefArg, key_env: KeyEnvOpt = None, dirs: DirOpt = None,
 
 @app.command("explain")
 def explain(ref: RefArg, key_env: KeyEnvOpt = None, dirs: DirOpt = None,
-            expected_head: HeadOpt = None) -> None:
+            expected_head: HeadOpt = None, as_json: JsonOpt = False) -> None:
     """Tell a run as a timeline a person can read after an incident.
 
     What the agent was asked and saw, what it said and tried, what the gateway decided, what
@@ -96,6 +109,11 @@ def explain(ref: RefArg, key_env: KeyEnvOpt = None, dirs: DirOpt = None,
         events = read_events(path, strict=False)
     except HarnessError as exc:
         raise _fail(exc) from None
+    if as_json:  # the events as recorded, with the verdict on the log they came from
+        typer.echo(json.dumps({**_report_json(path, report), "events": events}, ensure_ascii=False, default=str))
+        if not events:
+            raise typer.Exit(1)
+        return
     if sys.stdout.isatty():
         from rich.console import Console
 

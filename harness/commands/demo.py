@@ -30,14 +30,10 @@ AGENTS = {
 
 
 def bundled_scenarios() -> Path:
-    here = Path("scenarios")
-    if here.is_dir():
-        return here
-    packaged = Path(__file__).resolve().parents[2] / "scenarios"
-    if packaged.is_dir():
-        return packaged
-    raise UsageError("the bundled scenarios were not found (looked in ./scenarios and next to the package).",
-                     expected="to run from a checkout of the project")
+    """The suites shipped with the package (the same in a checkout and an installed wheel)."""
+    from harness.bundled import root
+
+    return root()
 
 
 def _fresh_dir(folder: Path) -> None:

@@ -10,7 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from harness.commands._common import open_ledger, out
+from harness.audit import clean
+from harness.commands._common import no_ledger_message, open_ledger, out
 from harness.config import audit_dir, audit_key
 from harness.errors import PlanRefused, UsageError
 
@@ -24,6 +25,12 @@ def list_plans(status: str | None = typer.Option(None, "--status", help="pending
                workflow: str | None = typer.Option(None, "--workflow"),
                as_json: bool = typer.Option(False, "--json"), ledger: str | None = LedgerOpt) -> None:
     """List plans (newest last)."""
+    missing = no_ledger_message(ledger)
+    if missing:
+        typer.echo(missing, err=True)
+        if as_json:
+            typer.echo("[]")
+        return
     plans = open_ledger(ledger).list_plans(status=status, workflow=workflow)
     if as_json:
         typer.echo(json.dumps(plans, default=str))
@@ -38,16 +45,47 @@ def list_plans(status: str | None = typer.Option(None, "--status", help="pending
     out.print(table)
 
 
-def _value(v: Any) -> str:
-    text = json.dumps(v, ensure_ascii=False, default=str) if not isinstance(v, str) else repr(v)
-    return escape(text if len(text) <= 80 else text[:77] + "…")
+BOOKKEEPING = frozenset({"id", "mailbox", "folder", "date", "read", "modified", "created_at", "updated_at",
+                         "version"})
+"""Fields the backend fills in itself (ids, timestamps, read flags): not what a reviewer decides on."""
+
+
+def _reviewable(fields: dict) -> list[tuple[str, Any, Any]]:
+    """The fields a reviewer approves: no bookkeeping, and on a create or delete no empty values."""
+    shown = []
+    for name, (before, after) in fields.items():
+        if name in BOOKKEEPING or (_empty(before) and _empty(after)):
+            continue
+        shown.append((name, before, after))
+    return shown
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _value(v: Any, colour: str) -> str:
+    """The whole value — a reviewer approves the full text, never a truncated one — escaped."""
+    if isinstance(v, str) and ("\n" in v or len(v) > 60):
+        block = "\n".join("       │ " + clean(line, None) for line in v.split("\n"))
+        return f"\n[{colour}]{escape(block)}[/]"
+    text = "—" if v is None else (json.dumps(v, ensure_ascii=False, default=str) if not isinstance(v, str) else v)
+    return f"[{colour}]{escape(clean(text, None))}[/]"
+
+
+def _field_line(name: str, before: Any, after: Any) -> str:
+    if _empty(before):
+        return f"     {escape(name)}: {_value(after, 'green')}"
+    if _empty(after):
+        return f"     {escape(name)}: {_value(before, 'red')} → [red](removed)[/]"
+    return f"     {escape(name)}: {_value(before, 'red')} → {_value(after, 'green')}"
 
 
 @app.command("show")
 def show(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."),
          as_json: bool = typer.Option(False, "--json"), ledger: str | None = LedgerOpt) -> None:
     """Show a plan as a readable diff: each action, its effect, the agent's rationale, what it changes."""
-    plan = open_ledger(ledger).get_plan(plan_id)
+    plan = open_ledger(ledger, create=False).get_plan(plan_id)
     if as_json:
         typer.echo(json.dumps(plan, default=str, indent=2))
         return
@@ -62,15 +100,15 @@ def show(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."),
                                                                                         item["effect"])
         out.print(f"\n[bold]{item['index']}.[/] {item['tool']}  ({flag})  [dim]{item['action_id']}[/]")
         if item.get("rationale"):
-            out.print(f"   why: {escape(str(item['rationale']))}")
+            out.print(f"   why: {escape(clean(str(item['rationale']), None))}")
         for diff in item.get("diff") or []:
             out.print(f"   {diff['op']} {escape(diff['entity'])}")
             if diff.get("external"):
                 out.print("   [bold red]leaves the organisation[/] — check the recipients before approving")
             elif not diff.get("reversible", True):
                 out.print("   [bold red]cannot be undone[/]")
-            for field, (before, after) in (diff.get("fields") or {}).items():
-                out.print(f"     {escape(field)}: [red]{_value(before)}[/] → [green]{_value(after)}[/]")
+            for field, before, after in _reviewable(diff.get("fields") or {}):
+                out.print(_field_line(field, before, after))
         if item.get("versions"):
             out.print("   computed against: " + ", ".join(f"{escape(k)} v{v}" for k, v in item["versions"].items()))
 
@@ -118,7 +156,8 @@ def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix.
                                          help="Plans made at work: seconds to wait between forwarded items."),
             timeout_s: float = typer.Option(30.0, "--timeout-s", min=0.01,
                                             help="Plans made at work: per-call timeout of the upstream."),
-            ledger: str | None = LedgerOpt) -> None:
+            ledger: str | None = LedgerOpt,
+            as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON.")) -> None:
     """Approve a plan (or some of its items) and apply it exactly once. A plan made in a sandbox run is
     applied all or nothing; a plan made at work forwards each approved item to the real tool once,
     recorded in the ledger's journal (`--only` also takes action ids)."""
@@ -127,7 +166,7 @@ def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix.
 
     if not by.strip():
         raise UsageError("--by must name the person approving.", field="--by")
-    store = open_ledger(ledger)
+    store = open_ledger(ledger, create=False)
     plan = store.get_plan(plan_id)
     if is_work_plan(plan):
         from harness.commands._work_plan import approve_at_work
@@ -169,6 +208,11 @@ def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix.
         ("plan_decided", {"plan_id": plan["id"], "decision": status, "by": by, "reason": reason,
                           "approved_items": approved, "rejected_items": rejected}),
         ("plan_applied", {"plan_id": plan["id"], "items": approved, "changes": [c.to_dict() for c in changes]})])
+    if as_json:
+        typer.echo(json.dumps({"plan_id": plan["id"], "status": status, "by": by, "reason": reason,
+                               "approved_items": approved, "rejected_items": rejected,
+                               "changes": [c.to_dict() for c in changes], "audit_head": head}, default=str))
+        return
     out.print(f"applied plan {plan['id']}: items {', '.join(map(str, approved))} "
               f"({len(changes)} change{'s' if len(changes) != 1 else ''}); approved by {escape(by)}. "
               f"[dim]audit {head[:12]}[/]")
@@ -178,11 +222,12 @@ def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix.
 def reject(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."),
            by: str = typer.Option(..., "--by", help="Who rejects (recorded)."),
            reason: str = typer.Option(..., "--reason", help="Why (recorded)."),
-           ledger: str | None = LedgerOpt) -> None:
+           ledger: str | None = LedgerOpt,
+           as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON.")) -> None:
     """Reject a plan: nothing is applied."""
     if not by.strip() or not reason.strip():
         raise UsageError("--by and --reason must not be empty.", field="--by/--reason")
-    store = open_ledger(ledger)
+    store = open_ledger(ledger, create=False)
     plan = store.get_plan(plan_id)
     if plan["status"] != "pending":
         raise PlanRefused(f"plan {plan['id']} is {plan['status']} already; a plan is decided once.")
@@ -190,9 +235,15 @@ def reject(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."
     store.update_plan(plan["id"], plan["version"], status="rejected", decided_by=by, decided_at=now,
                       reason=reason, decision={"by": by, "reason": reason, "approved": [],
                                                "rejected": [i["index"] for i in plan["items"] or []]})
-    _audit_decision(plan, [("plan_decided", {"plan_id": plan["id"], "decision": "rejected", "by": by,
-                                             "reason": reason, "approved_items": [],
-                                             "rejected_items": [i["index"] for i in plan["items"] or []]})])
+    items = [i["index"] for i in plan["items"] or []]
+    head = _audit_decision(plan, [("plan_decided", {"plan_id": plan["id"], "decision": "rejected", "by": by,
+                                                    "reason": reason, "approved_items": [],
+                                                    "rejected_items": items})])
+    if as_json:
+        typer.echo(json.dumps({"plan_id": plan["id"], "status": "rejected", "by": by, "reason": reason,
+                               "approved_items": [], "rejected_items": items, "changes": [],
+                               "audit_head": head}))
+        return
     out.print(f"rejected plan {plan['id']}; nothing was applied.")
 
 

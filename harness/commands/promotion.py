@@ -34,6 +34,19 @@ def _run(work: Callable[[], Any]) -> Any:
         raise typer.Exit(exc.exit_code) from None
 
 
+def _say_no_ledger(ledger: str | None, as_json: bool) -> bool:
+    """Read-only commands never create a ledger: with none here, say so (and print [] for --json)."""
+    from harness.commands._common import no_ledger_message
+
+    message = no_ledger_message(ledger)
+    if message is None:
+        return False
+    typer.echo(message, err=True)
+    if as_json:
+        typer.echo("[]")
+    return True
+
+
 def _open(ledger: str | None, policy: str | None):
     from harness.ledger import Ledger
     from harness.policy import load_policy
@@ -46,6 +59,9 @@ def status_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflow
                agent: AgentOpt = None) -> None:
     """Each workflow's stage and, per agent version, the next gate criterion by criterion."""
     from harness import promotion
+
+    if _say_no_ledger(ledger, as_json):
+        return
 
     def work():
         led, pol = _open(ledger, policy)
@@ -105,9 +121,10 @@ def _fmt(value: Any) -> str:
 
 
 def promote_cmd(workflow: Annotated[str, typer.Argument(help="The workflow to promote.")],
-                to: Annotated[str, typer.Option("--to", help="The next stage up.")],
                 by: Annotated[str, typer.Option("--by", help="Who signs off (a name in the policy's people).")],
                 reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")],
+                to: Annotated[str | None, typer.Option("--to", help="The next stage up (default: the next "
+                                                       "stage on the workflow's ladder).")] = None,
                 agent: AgentOpt = None,
                 override: Annotated[bool, typer.Option("--override", help="Promote although criteria are "
                                                        "unmet; recorded as an override.")] = False,
@@ -118,7 +135,8 @@ def promote_cmd(workflow: Annotated[str, typer.Argument(help="The workflow to pr
     def work():
         led, pol = _open(ledger, policy)
         with led:
-            return promotion.promote(led, pol, workflow, to, by, reason, agent=agent, override=override)
+            target = to or _next_stage(led, pol, workflow)
+            return promotion.promote(led, pol, workflow, target, by, reason, agent=agent, override=override)
 
     t = _run(work)
     if as_json:
@@ -128,6 +146,17 @@ def promote_cmd(workflow: Annotated[str, typer.Argument(help="The workflow to pr
     typer.echo(f"promoted {t['workflow']}: {t['from_stage']} → {t['to_stage']} for {t['agent']}@"
                f"{t['agent_version']} by {t['actor']} (transition #{t['seq']}, evidence "
                f"{t['evidence_digest'][:12]}){extra}")
+
+
+def _next_stage(led: Any, pol: Any, workflow: str) -> str:
+    from harness.errors import UsageError
+
+    current = led.stage_of(workflow)
+    target = pol.workflow(workflow).next_stage(current)
+    if target is None:
+        raise UsageError(f"{workflow} is at {current}, the top of its ladder: there is no stage to promote to.",
+                         field="--to")
+    return target
 
 
 def demote_cmd(workflow: Annotated[str, typer.Argument(help="The workflow to demote.")],
@@ -156,6 +185,9 @@ def history_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflo
     """Stage transitions with who, when, why, sign-offs and evidence digests."""
     from harness import promotion
     from harness.ledger import Ledger
+
+    if _say_no_ledger(ledger, as_json):
+        return
 
     def work():
         with Ledger(ledger) as led:

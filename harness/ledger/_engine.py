@@ -39,7 +39,8 @@ def make_engine(url: str) -> Engine:
         raise LedgerError(f"the ledger URL {url!r} is not a database URL.",
                           expected="sqlite:///path/to/ledger.db or postgresql+psycopg://user@host/db") from None
     if parsed.get_backend_name() != "sqlite":
-        if parsed.drivername == "postgresql":  # psycopg 3 is the driver we install, not psycopg2
+        if parsed.drivername in ("postgresql", "postgres"):  # psycopg 3 is the driver we install, not
+            # psycopg2; postgres:// is what Heroku, Render, Supabase and libpq tools hand out
             parsed = parsed.set(drivername="postgresql+psycopg")
         try:
             return create_engine(parsed, pool_pre_ping=True, future=True)
