@@ -59,7 +59,9 @@ def status_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflow
                agent: AgentOpt = None) -> None:
     """Each workflow's stage and, per agent version, the next gate criterion by criterion."""
     from harness import promotion
+    from harness.policy import load_policy
 
+    _run(lambda: load_policy(policy))  # a bad policy is bad input even where nothing was recorded yet
     if _say_no_ledger(ledger, as_json):
         return
 
