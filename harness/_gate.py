@@ -48,11 +48,12 @@ def evaluate(conn: Connection, gate: Gate, wf: WorkflowPolicy, workflow: str, st
             "/".join(gate.count_severities)
         crit.append(_criterion(
             "max_mistake_rate", gate.max_mistake_rate, round(ub, 6), ub <= gate.max_mistake_rate,
-            f"{k} of {n} runs with a mistake ({counted}, or an agent error); raw {raw}; "
+            f"{k} of {n} runs with a mistake ({counted}, or an agent error: {s['agent_errors']}); raw {raw}; "
             f"{gate.confidence:.0%} upper bound {ub:.2%} ({gate.method}) vs {gate.max_mistake_rate:.2%}"))
     crit.append(_criterion("max_errors", gate.max_errors, s["infra_errors"], s["infra_errors"] <= gate.max_errors,
-                           f"{s['infra_errors']} runs broken by the harness or environment (not agent "
-                           "mistakes, but they block promotion: fix and re-run)"))
+                           f"{s['infra_errors']} runs broken by the harness ({s['harness_errors']}) or the "
+                           f"environment ({s['environment_errors']}, e.g. a model endpoint down): not agent "
+                           "mistakes, but they block promotion: fix and re-run"))
     if gate.max_severity is not None:
         worst = None if s["worst_severity"] is None else SEVERITIES[s["worst_severity"]]
         ok = worst is None or SEVERITIES.index(worst) <= SEVERITIES.index(gate.max_severity)
@@ -74,6 +75,8 @@ def evaluate(conn: Connection, gate: Gate, wf: WorkflowPolicy, workflow: str, st
         "versions": "all versions (carry-over)" if wf.carry_over_versions else "this version only",
         "window": {"last_runs": gate.window_runs, "days": gate.window_days, "runs": s["total"],
                    "first_started": s["first_started"], "last_started": s["last_started"]},
+        "errors": {"agent": s["agent_errors"], "harness": s["harness_errors"],
+                   "environment": s["environment_errors"]},
         "criteria": crit, "ready": not unmet, "unmet": unmet, "evaluated_at": iso(now),
     }
 

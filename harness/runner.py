@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fakes import World, build_world
-from harness.agents._api import Task, Toolbox, is_async
+from harness.agents._api import EnvironmentFailure, Task, Toolbox, is_async
 from harness.audit import AuditLog, NullAuditLog
 from harness.errors import InvalidScenario, PlanRefused
 from harness.gateway import AgentStopped, Gateway, HarnessBug
@@ -162,6 +162,8 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
         error = RunError(cause="harness", message=str(exc))
     except MemoryError as exc:
         error = RunError(cause="environment", message=f"out of memory: {exc}")
+    except EnvironmentFailure as exc:  # e.g. the model endpoint is down: not the agent's mistake
+        error = RunError(cause="environment", message=str(exc))
     except Exception as exc:  # noqa: BLE001 - the agent's own failure
         error = RunError(cause="agent", message=f"the agent raised {type(exc).__name__}: {exc}")
     if error is None and gateway.stopped:
@@ -185,6 +187,10 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
     except Exception as exc:  # noqa: BLE001 - a scorer bug is the harness's, never the agent's
         mistakes, radii = [], None
         error = error or RunError(cause="harness", message=f"scoring failed: {type(exc).__name__}: {exc}")
+    if error is not None and error.cause != "agent":
+        # the run was cut short by the harness or the environment: what the agent did is still judged,
+        # but what it did not get to do is not its mistake
+        mistakes = [m for m in mistakes if m.type != "missing_action"]
     outcome = "error" if error is not None else ("fail" if mistakes else "pass")
     duration_ms = round((time.perf_counter() - started) * 1000, 3)
     if config.audit_dir is not None:

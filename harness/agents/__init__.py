@@ -1,6 +1,6 @@
 """Agents: the built-ins and the API a user's agent implements (see docs/agents.md)."""
 
-from harness.agents._api import AgentProvider, CallableProvider, Task, Toolbox
+from harness.agents._api import AgentProvider, CallableProvider, EnvironmentFailure, Task, Toolbox
 from harness.agents._loader import BUILTINS, load_agent, parse_options
 from harness.agents._openai import OpenAIEndpointError, OpenAIProvider
 from harness.agents._oracle import DoNothingProvider, OracleProvider
@@ -14,6 +14,7 @@ __all__ = [
     "AgentProvider",
     "CallableProvider",
     "DoNothingProvider",
+    "EnvironmentFailure",
     "OpenAIEndpointError",
     "OpenAIProvider",
     "OracleProvider",

@@ -10,6 +10,12 @@ from typing import Any, Protocol
 from harness.tools import CATALOGUE, export
 
 
+class EnvironmentFailure(Exception):
+    """Raise it from an agent when something outside the agent and the harness failed: the model
+    endpoint answered 5xx, timed out or could not be reached. The run ends as ``error`` with cause
+    ``environment``: it is not counted against the agent (gates count it under ``max_errors``)."""
+
+
 @dataclass(frozen=True)
 class Task:
     """The instruction an agent is given, with the scenario's inputs."""

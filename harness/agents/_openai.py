@@ -7,11 +7,12 @@ Options (``-a key=value``):
 - ``model`` (required): the model name sent with every request;
 - ``base_url``: default ``$OPENAI_BASE_URL`` or ``http://127.0.0.1:8000/v1``;
 - ``api_key_env``: the *name* of the environment variable holding the key (default
-  ``OPENAI_API_KEY``; no key, no ``Authorization`` header). The key is read when a request is made
-  and never appears in the version, the audit log or an error message;
+  ``OPENAI_API_KEY``; without one a placeholder is sent, which local servers ignore). The key is
+  read when a run starts and never appears in the version, the audit log or an error message;
 - ``max_turns`` (default 20): model replies per run, at most;
 - ``temperature`` (default 0), ``timeout_s`` (default 60: per HTTP request);
-- ``retries`` (default 2): retries of a request answered 429/502/503/504 or not answered at all;
+- ``retries`` (default 2): retries of a request answered 408/409/429/5xx or not answered at all
+  (the ``openai`` client's own retries, with back-off and ``Retry-After``);
 - ``system_prompt_file``: a file whose text replaces the built-in system prompt.
 
 The version is the model plus a short hash of the prompts (``gpt-x+p3f2a1b``): changing the prompt
@@ -20,23 +21,33 @@ with tool calls, ``say`` when it is the final answer); each tool call goes throu
 arguments that are not a JSON object are passed on as ``{"__invalid__": raw}`` so the gateway
 refuses and records an invalid call (fail closed) and the model sees the error; each result goes
 back to the model as a ``tool`` message (JSON). The run ends when the model answers without tool
-calls or after ``max_turns`` replies. HTTP errors and time-outs raise: the run ends as ``error``.
+calls or after ``max_turns`` replies.
+
+Requests go through the official ``openai`` client. When the endpoint fails — a 5xx answer, a
+time-out, no connection, a refused key (401/403), an unknown model or URL (404), a reply that is not
+a chat completion — the run ends as ``error`` with cause ``environment``: an outage is not the
+agent's mistake and does not count against its record (gates count it under ``max_errors``). A
+request the endpoint rejects as malformed (400/422, e.g. a conversation over the context window)
+ends with cause ``agent``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-from harness.agents._api import Task, Toolbox
+from harness.agents._api import EnvironmentFailure, Task, Toolbox
 from harness.tools import export
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
-RETRY_STATUS = {429, 502, 503, 504}
+NO_KEY = "no-key"
+"""Sent when no key is configured: the client needs one; local servers ignore it."""
+AGENT_STATUS = {400, 413, 422}
+"""Answers that reject the request the model's conversation produced (the agent's failure); every
+other failure is the endpoint's (the environment's)."""
 
 SYSTEM_PROMPT = """\
 You are an operations agent working in an organisation's CRM, email and file systems through the \
@@ -54,8 +65,13 @@ USER_TEMPLATE = "Task: {instruction}"
 INPUTS_TEMPLATE = "\n\nInputs (JSON): {inputs}"
 
 
-class OpenAIEndpointError(RuntimeError):
-    """The endpoint failed (HTTP error, time-out, unreadable reply): the run ends as ``error``."""
+class OpenAIEndpointError(EnvironmentFailure):
+    """The endpoint failed (5xx, time-out, no connection, refused key, unreadable reply): the run
+    ends as ``error`` with cause ``environment``."""
+
+
+class OpenAIRequestRejected(RuntimeError):
+    """The endpoint rejected the request the conversation produced (400/413/422): cause ``agent``."""
 
 
 def prompt_hash(system_prompt: str) -> str:
@@ -116,13 +132,14 @@ class OpenAIProvider:
         return openai_agent
 
     async def drive(self, task: Task, tools: Toolbox) -> None:
-        import httpx
+        import openai
 
         messages: list[dict] = [{"role": "system", "content": self.system_prompt},
                                 {"role": "user", "content": self.user_message(task)}]
         specs = export("openai")
-        timeout = httpx.Timeout(self.timeout_s)
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        key = (os.environ.get(self.api_key_env) if self.api_key_env else None) or NO_KEY
+        async with openai.AsyncOpenAI(base_url=self.base_url, api_key=key, timeout=self.timeout_s,
+                                      max_retries=self.retries) as client:
             for _turn in range(self.max_turns):
                 message = await self._complete(client, messages, specs)
                 content = message.get("content")
@@ -178,13 +195,6 @@ class OpenAIProvider:
                                    rationale)
         return tools.call_json(name, args, rationale)
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        key = os.environ.get(self.api_key_env) if self.api_key_env else None
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        return headers
-
     def _scrub(self, text: str) -> str:
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
         if key and len(key) >= 4:
@@ -192,51 +202,53 @@ class OpenAIProvider:
         return text
 
     async def _complete(self, client: Any, messages: list[dict], specs: Any) -> dict:
-        import httpx
+        """One chat completion, as a plain dict; the client retries what is worth retrying."""
+        import openai
 
         url = f"{self.base_url}/chat/completions"
-        body = {"model": self.model, "messages": messages, "tools": specs, "tool_choice": "auto",
-                "temperature": self.temperature}
-        for attempt in range(self.retries + 1):
-            last = attempt == self.retries
-            try:
-                response = await client.post(url, json=body, headers=self._headers())
-            except httpx.TimeoutException:
-                if last:
-                    raise OpenAIEndpointError(f"no answer from {url} within {self.timeout_s:g} s "
-                                              "(option timeout_s)") from None
-            except httpx.HTTPError as exc:
-                if last:
-                    raise OpenAIEndpointError(self._scrub(f"cannot reach {url}: {type(exc).__name__}: {exc}")) \
-                        from None
-            else:
-                if response.status_code < 400:
-                    return self._message(response, url)
-                if last or response.status_code not in RETRY_STATUS:
-                    raise OpenAIEndpointError(self._scrub(
-                        f"{url} answered HTTP {response.status_code}: {_short(response.text)}"))
-                await asyncio.sleep(_retry_after(response, attempt))
-                continue
-            await asyncio.sleep(min(0.5 * 2 ** attempt, 8.0))
-        raise OpenAIEndpointError(f"no answer from {url}")  # pragma: no cover - the loop always returns
-
-    def _message(self, response: Any, url: str) -> dict:
         try:
-            data = response.json()
-            message = data["choices"][0]["message"]
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise OpenAIEndpointError(self._scrub(
-                f"{url} sent a reply that is not a chat completion: {_short(response.text)}")) from None
-        if not isinstance(message, dict):
+            completion = await client.chat.completions.create(
+                model=self.model, messages=messages, tools=specs, tool_choice="auto", temperature=self.temperature)
+        except openai.APITimeoutError:
+            raise OpenAIEndpointError(f"no answer from {url} within {self.timeout_s:g} s (option timeout_s)"
+                                      + self._tries()) from None
+        except openai.APIConnectionError as exc:
+            cause = exc.__cause__ or exc
+            raise OpenAIEndpointError(self._scrub(f"cannot reach {url}: {type(cause).__name__}: {cause}"
+                                                  + self._tries())) from None
+        except openai.APIStatusError as exc:
+            text = self._scrub(f"{url} answered HTTP {exc.status_code}: {_short(_body(exc))}")
+            if exc.status_code in AGENT_STATUS:
+                raise OpenAIRequestRejected(text) from None
+            raise OpenAIEndpointError(text + (self._tries() if exc.status_code >= 500 or exc.status_code in
+                                              (408, 409, 429) else "")) from None
+        except (openai.APIResponseValidationError, ValueError) as exc:  # ValueError: not JSON at all
+            raise OpenAIEndpointError(self._scrub(f"{url} sent a reply that is not a chat completion: "
+                                                  f"{_short(str(exc))}")) from None
+        try:
+            message = completion.choices[0].message
+        except (AttributeError, IndexError, KeyError, TypeError):
+            raise OpenAIEndpointError(f"{url} sent a reply that is not a chat completion: "
+                                      f"{_short(self._scrub(str(completion)))}") from None
+        if message is None:
             raise OpenAIEndpointError(f"{url} sent a chat completion whose message is not an object")
-        return message
+        data = message.model_dump(exclude_none=True) if hasattr(message, "model_dump") else message
+        if not isinstance(data, dict):
+            raise OpenAIEndpointError(f"{url} sent a chat completion whose message is not an object")
+        extra = getattr(message, "model_extra", None) or {}
+        return {**extra, **data}
+
+    def _tries(self) -> str:
+        return f" (after {self.retries} retr{'y' if self.retries == 1 else 'ies'}, option retries)" \
+            if self.retries else ""
 
 
-def _retry_after(response: Any, attempt: int) -> float:
-    try:
-        return max(0.0, min(float(response.headers.get("retry-after", "")), 30.0))
-    except ValueError:
-        return min(0.5 * 2 ** attempt, 8.0)
+def _body(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if body is None:
+        response = getattr(exc, "response", None)
+        return getattr(response, "text", "") or str(exc)
+    return body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, default=str)
 
 
 def _text_parts(content: Any) -> str:

@@ -109,6 +109,11 @@ def _print_status(console: Console, entry: dict[str, Any]) -> None:
         else:
             verdict = f"[red]not ready[/] for {gate['stage']}: {len(gate['unmet'])} unmet"
         console.print(f"{label} — {verdict}")
+        errors = gate.get("errors") or {}
+        if any(errors.values()):
+            console.print("        [yellow]errored runs in the window[/]: " + ", ".join(
+                f"{n} {cause}" for cause, n in errors.items()) + " [dim](agent errors count as mistakes; "
+                "harness and environment errors do not, and block promotion)[/]")
         for c in gate["criteria"] + [sign]:
             ok = "[green]  ok[/]" if c["met"] else "[red]  no[/]"
             console.print(f"  {ok}  {c['name']:<24} required {_fmt(c['required'])}, measured {_fmt(c['measured'])}")

@@ -61,6 +61,7 @@ def run_command(
     scenarios = load_scenarios(list(paths))
     provider = load_agent(agent, parse_options(agent_arg), agent_version)
     the_policy = load_policy_or_default(str(policy) if policy else None)
+    out_dir = out_dir.absolute() if out_dir else None  # stored with each run, shipped to workers
     audit_folder = None if no_audit else ((out_dir / "audit") if out_dir else audit_dir())
     for folder in (out_dir, audit_folder):
         if folder is not None:

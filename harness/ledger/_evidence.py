@@ -64,6 +64,7 @@ def summary(conn: Connection, window: Window, basis: str = "potential") -> dict[
         func.coalesce(func.sum(case((infra, 1), else_=0)), 0).label("infra_errors"),
         func.coalesce(func.sum(case((dirty, 1), else_=0)), 0).label("with_mistake"),
         func.coalesce(func.sum(case((w.c.error_cause == "agent", 1), else_=0)), 0).label("agent_errors"),
+        func.coalesce(func.sum(case((w.c.error_cause == "environment", 1), else_=0)), 0).label("environment_errors"),
         func.max(w.c.worst_severity).label("worst"),
         func.max(case((dirty, w.c.pk))).label("last_dirty_pk"),
         func.min(w.c.started_at).label("first_started"),
@@ -77,6 +78,8 @@ def summary(conn: Connection, window: Window, basis: str = "potential") -> dict[
     return {
         "total": row.total, "infra_errors": int(row.infra_errors), "runs": row.total - int(row.infra_errors),
         "with_mistake": int(row.with_mistake), "agent_errors": int(row.agent_errors),
+        "environment_errors": int(row.environment_errors),
+        "harness_errors": int(row.infra_errors) - int(row.environment_errors),
         "worst_severity": row.worst, "clean_streak": int(streak or 0),
         "first_started": iso(row.first_started), "last_started": iso(row.last_started),
         "blast_max": {dim: getattr(row, dim) or 0 for dim in dims},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -26,8 +27,9 @@ class FakeOpenAI:
     When the script runs out, the ``after`` item is served (default: a final text answer).
     """
 
-    def __init__(self, script: list, after: Any = None):
+    def __init__(self, script: list, after: Any = None, delay: float = 0.0):
         self.script = list(script)
+        self.delay = delay
         self.after = after if after is not None else text_reply("done")
         self.requests: list[dict] = []
         self.headers: list[dict] = []
@@ -39,6 +41,8 @@ class FakeOpenAI:
                 pass
 
             def do_POST(self) -> None:
+                if fake.delay:
+                    time.sleep(fake.delay)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with fake.lock:

@@ -65,7 +65,8 @@ def test_scripted_conversation_passes_and_is_audited(minimal_scenario, tmp_path)
     assert [m["tool_call_id"] for m in tool_messages] == ["call_1", "call_2"]
     found = json.loads(tool_messages[0]["content"])
     assert found["ok"] is True and any(r["id"] == "west-renewal" for r in found["result"])
-    assert all(h.get("Authorization") == f"Bearer {SECRET}" for h in fake.headers)
+    assert all({k.lower(): v for k, v in h.items()}.get("authorization") == f"Bearer {SECRET}"
+               for h in fake.headers)
 
     events = read_events(Path(result.audit_path))
     messages = [(e["payload"]["kind"], e["payload"]["text"]) for e in events if e["type"] == "agent_message"]
@@ -104,14 +105,24 @@ def test_malformed_tool_call_json_fails_closed_as_an_invalid_call(minimal_scenar
     assert decisions == ["invalid"]
 
 
-def test_a_server_error_ends_the_run_as_error_without_leaking_the_key(minimal_scenario):
-    script = [(500, {"error": {"message": f"upstream exploded (key {SECRET})"}})]
+@pytest.mark.parametrize("status", [500, 502, 503, 401, 403, 404, 429])
+def test_an_endpoint_failure_is_the_environments_not_the_agents(minimal_scenario, status):
+    script = [(status, {"error": {"message": f"upstream exploded (key {SECRET})"}})]
     with FakeOpenAI(script) as fake:
         result = run(minimal_scenario, fake)
     assert result.outcome == "error"
-    assert result.error.cause == "agent"
-    assert "HTTP 500" in result.error.message and "/chat/completions" in result.error.message
+    assert result.error.cause == "environment"
+    assert result.mistakes == []  # an outage is not a missing action
+    assert f"HTTP {status}" in result.error.message and "/chat/completions" in result.error.message
     assert SECRET not in result.error.message and "***" in result.error.message
+
+
+@pytest.mark.parametrize("status", [400, 422])
+def test_a_request_the_endpoint_rejects_is_the_agents(minimal_scenario, status):
+    with FakeOpenAI([(status, {"error": {"message": "context length exceeded"}})]) as fake:
+        result = run(minimal_scenario, fake)
+    assert result.outcome == "error" and result.error.cause == "agent"
+    assert f"HTTP {status}" in result.error.message
 
 
 def test_retryable_status_is_retried_then_succeeds(minimal_scenario):
@@ -122,13 +133,33 @@ def test_retryable_status_is_retried_then_succeeds(minimal_scenario):
     assert len(fake.requests) == 4
 
 
-def test_unreachable_endpoint_is_an_error(minimal_scenario):
+def test_retries_run_out_on_a_persistent_outage(minimal_scenario):
+    with FakeOpenAI([], after=(500, {"error": "down"})) as fake:
+        result = run(minimal_scenario, fake, retries="2")
+    assert len(fake.requests) == 3
+    assert result.error.cause == "environment" and "after 2 retries" in result.error.message
+
+
+def test_unreachable_endpoint_is_an_environment_error(minimal_scenario):
     with FakeOpenAI([]) as fake:
         url = fake.base_url
     provider = load_agent("openai", {"model": "m", "base_url": url, "retries": "0", "timeout_s": "2"})
     result = run_suite([minimal_scenario], provider, RunConfig(audit_dir=None)).results[0]
-    assert result.outcome == "error" and result.error.cause == "agent"
+    assert result.outcome == "error" and result.error.cause == "environment"
     assert "cannot reach" in result.error.message
+
+
+def test_a_slow_endpoint_times_out_as_an_environment_error(minimal_scenario):
+    with FakeOpenAI(good_script(), delay=1.5) as fake:
+        result = run(minimal_scenario, fake, timeout_s="0.3")
+    assert result.outcome == "error" and result.error.cause == "environment"
+    assert "within 0.3 s" in result.error.message
+
+
+def test_an_unreadable_reply_is_an_environment_error(minimal_scenario):
+    with FakeOpenAI([(200, "this is not json")]) as fake:
+        result = run(minimal_scenario, fake)
+    assert result.outcome == "error" and result.error.cause == "environment"
 
 
 def test_max_turns_bounds_a_model_that_never_stops(minimal_scenario):
