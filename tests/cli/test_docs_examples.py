@@ -69,9 +69,8 @@ def test_the_docs_show_harness_commands():
 def test_every_harness_command_in_the_docs_parses(doc, argv):
     import typer
 
-    from harness.cli import app
-
     from harness import settings
+    from harness.cli import app
     from harness.commands.init import TEMPLATE
 
     root = typer.main.get_command(app)
