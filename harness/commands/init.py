@@ -14,7 +14,8 @@ import typer
 TEMPLATE = Path(__file__).resolve().parent.parent / "defaults" / "project"
 
 
-def init_command(folder: Path = typer.Argument(Path("."), help="The project folder (created if missing).")) -> None:
+def init_command(folder: Path = typer.Argument(Path("."), help="The project folder (created if missing)."),
+                 as_json: bool = typer.Option(False, "--json", help="Print the files written as JSON.")) -> None:
     """Scaffold a project: harness.toml, policy.yaml, one example scenario per backend, an example agent."""
     from harness.errors import UsageError
 
@@ -26,10 +27,18 @@ def init_command(folder: Path = typer.Argument(Path("."), help="The project fold
                          file=str(folder), expected="a new or empty folder (init never overwrites files)")
     if folder.exists() and not folder.is_dir():
         raise UsageError("exists and is not a folder.", file=str(folder), expected="a folder")
+    written = []
     for rel in files:
         target = folder / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes((TEMPLATE / rel).read_bytes())
+        written.append(str(target))
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"folder": str(folder.absolute()), "written": written}))
+        return
+    for target in written:
         typer.echo(f"  wrote {target}")
     where = "" if folder.absolute() == Path.cwd() else f"cd {folder} && "
     typer.echo(f"\nNext: {where}harness scenarios validate && harness run && harness status\n"

@@ -50,7 +50,8 @@ def test_init_never_overwrites(tmp_path):
 
 
 def test_the_template_is_what_init_writes(tmp_path):
-    harness("init", "p", cwd=tmp_path, check=0)
+    report = harness_json("init", "p", cwd=tmp_path)
+    assert len(report["written"]) == 6 and report["folder"] == str(tmp_path / "p")
     written = sorted(p.relative_to(tmp_path / "p") for p in (tmp_path / "p").rglob("*") if p.is_file())
     template = sorted(p.relative_to(TEMPLATE) for p in TEMPLATE.rglob("*")
                       if p.is_file() and "__pycache__" not in p.parts)
