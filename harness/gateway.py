@@ -83,6 +83,24 @@ class Gateway:
         self.shadow: World | None = None
         self.bounds_state = BoundsState()
         self.stopped: str | None = None
+        self.watch: Any = None
+        """Optional ``() -> (granted stage, pause reason or None)``, asked before every call: a demotion
+        or a pause recorded while the run goes on applies from the next call (never a promotion)."""
+        self.paused: str | None = None
+
+    def _obey_grant(self) -> None:
+        from harness.models import STAGES
+
+        granted, paused = self.watch()
+        if paused != self.paused:
+            self.paused = paused
+            if self.audit is not None:
+                self.audit.append("workflow_paused" if paused else "workflow_resumed", {"reason": paused or ""})
+        if STAGES.index(granted) < STAGES.index(self.stage):
+            if self.audit is not None:
+                self.audit.append("stage_changed", {"from": self.stage, "to": granted,
+                                                    "reason": "the grant was lowered while the run went on"})
+            self.stage = granted
 
     # -- the agent-facing entry point -------------------------------------------------------------
     def call(self, tool: str, args: dict | None = None, rationale: str | None = None) -> dict:
@@ -91,6 +109,8 @@ class Gateway:
         if len(self.calls) >= self.max_steps:
             self.stopped = f"step limit reached: more than {self.max_steps} tool calls"
             raise AgentStopped(self.stopped)
+        if self.watch is not None:
+            self._obey_grant()
         args = dict(args or {})
         record = CallRecord(call_id=len(self.calls) + 1, tool=str(tool), args=args,
                             rationale=None if rationale is None else str(rationale))
@@ -152,6 +172,8 @@ class Gateway:
         except FakeError:
             record.decision, record.reason = "invalid", "the arguments name nothing valid"
             raise
+        if why is None and spec.writes and self.paused is not None:
+            why = f"the workflow is paused ({self.paused}); no write is allowed"
         if why is not None:
             record.decision, record.reason = "blocked", why
             if spec.writes:

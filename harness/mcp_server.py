@@ -55,7 +55,8 @@ class McpSession:
 
     def __init__(self, scenario: Scenario, config: RunConfig, *, name: str | None = None,
                  version: str | None = None, trial: int = 0, worlds: WorldCache | None = None,
-                 on_result: OnResult | None = None):
+                 on_result: OnResult | None = None, choose_stage: Callable[[str, str], None] | None = None,
+                 watch: Callable[[str, str], Any] | None = None):
         self.scenario = scenario
         self.config = config
         self.name = name
@@ -63,6 +64,11 @@ class McpSession:
         self.trial = trial
         self.worlds = worlds or SHARED_WORLDS
         self.on_result = on_result
+        self.choose_stage = choose_stage
+        """Called with (name, version) when the run starts: applies the grant (may refuse)."""
+        self.watch = watch
+        """(name, version) → (granted stage, pause): read before every call of a run at its grant."""
+        self.refused: str | None = None
         self.result: RunResult | None = None
         self.plan: Any = None
         self.ended_because: str | None = None
@@ -78,6 +84,10 @@ class McpSession:
 
         async def mcp_client(task: Any, tools: Any) -> None:
             session._toolbox = tools
+            gateway = getattr(tools, "_gateway", None)
+            if (session.watch is not None and gateway is not None and
+                    scenario.workflow not in session.config.rehearsals):
+                gateway.watch = lambda: session.watch(session.name, session.version)
             session._open = True
             assert session._ready is not None and session._done is not None
             session._ready.set()
@@ -107,6 +117,14 @@ class McpSession:
                 self.name = client_name or "mcp-client"
             if self.version is None:
                 self.version = client_version or "0"
+            if self.choose_stage is not None:
+                from harness.errors import HarnessError
+
+                try:
+                    self.choose_stage(self.name, self.version)
+                except HarnessError as exc:
+                    self.refused = exc.message
+                    raise
             loop = asyncio.get_running_loop()
             self._done = loop.create_future()
             self._ready = asyncio.Event()
@@ -242,10 +260,17 @@ def build_server(session: McpSession) -> Any:
         return types.ListToolsResult(tools=tools)
 
     async def call_tool(ctx: Any, params: Any) -> Any:
+        from harness.errors import HarnessError
+
         name, args = params.name, params.arguments
-        if not session.started:
+        if session.refused is None and not session.started:
             info = getattr(getattr(getattr(ctx, "session", None), "client_params", None), "client_info", None)
-            await session.start(getattr(info, "name", None), getattr(info, "version", None))
+            try:
+                await session.start(getattr(info, "name", None), getattr(info, "version", None))
+            except HarnessError:
+                pass
+        if session.refused is not None:
+            return reply({"ok": False, "error": "refused", "message": f"refused: {session.refused}"})
         if name == "get_task":
             return reply({"ok": True, "result": session.task_payload()})
         if name == "finish_run":

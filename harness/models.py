@@ -116,6 +116,8 @@ class RunResult(BaseModel):
     audit_path: str | None = None
     audit_head: str | None = None
     """Hash of the last audit event: pins the log this result came from."""
+    rehearsal: bool = False
+    """Run above the agent version's granted stage (``--rehearse``): never evidence."""
 
     def public_dict(self) -> dict:
         """The JSON shape printed by ``harness run --json`` (plus a few extra keys)."""

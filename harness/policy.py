@@ -142,7 +142,17 @@ class RateTrigger(_Strict):
     name: str | None = None
 
 
-Trigger = Annotated[SeverityTrigger | RateTrigger, Field(discriminator="on")]
+class IncidentTrigger(_Strict):
+    """Demote when a person records an incident at least this severe (``harness incident record``)."""
+
+    on: Literal["incident"]
+    at_least: Severity
+    to: Stage
+    at_stages: list[Stage] | None = None
+    name: str | None = None
+
+
+Trigger = Annotated[SeverityTrigger | RateTrigger | IncidentTrigger, Field(discriminator="on")]
 
 
 class WorkflowPolicy(_Strict):

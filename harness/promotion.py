@@ -17,7 +17,7 @@ from harness.errors import ConflictError, GateNotMet, UsageError
 from harness.ledger import Ledger, evidence
 from harness.ledger._time import iso, to_dt, utcnow
 from harness.models import STAGES, RunResult, severity_rank
-from harness.policy import Policy, RateTrigger, SeverityTrigger, WorkflowPolicy
+from harness.policy import IncidentTrigger, Policy, RateTrigger, SeverityTrigger, WorkflowPolicy
 from harness.stats import burn_rate_exceeded
 
 
@@ -65,16 +65,20 @@ def _check_stage(stage: str) -> None:
 # -- status -------------------------------------------------------------------------------------------
 def status(ledger: Ledger, policy: Policy, workflow: str | None = None, agent: str | None = None,
            now: datetime | None = None) -> list[dict[str, Any]]:
-    """Each workflow's stage and, per agent version with evidence, the next gate criterion by criterion."""
+    """Each workflow and, per agent version, its granted stage and the next gate criterion by criterion."""
     now = now or utcnow()
     names = _workflow_names(ledger, policy, workflow)
     tracks_by_wf: dict[str, list[dict]] = defaultdict(list)
     for t in ledger.tracks(workflow):
         tracks_by_wf[t["workflow"]].append(t)
+    grants_by_wf: dict[str, list[dict]] = defaultdict(list)
+    for g in ledger.grants(workflow):
+        grants_by_wf[g["workflow"]].append(g)
     out = []
     with ledger.read() as conn:
         for name in names:
-            out.append(_workflow_status(conn, ledger, policy, name, tracks_by_wf[name], agent, now))
+            out.append(_workflow_status(conn, ledger, policy, name, tracks_by_wf[name], grants_by_wf[name],
+                                        agent, now))
     return out
 
 
@@ -87,75 +91,102 @@ def _workflow_names(ledger: Ledger, policy: Policy, workflow: str | None) -> lis
     return [workflow]
 
 
-def _workflow_status(conn, ledger: Ledger, policy: Policy, name: str, tracks: list[dict], agent: str | None,
-                     now: datetime) -> dict[str, Any]:
-    state = ledger.workflow_state(name)
+def _merge_tracks(tracks: list[dict], grants: list[dict]) -> list[dict]:
+    """Versions with runs and versions with a grant (a carried-over grant may have no runs yet)."""
+    seen = {(t["agent"], t["agent_version"]): dict(t) for t in tracks}
+    for g in grants:
+        seen.setdefault((g["agent"], g["agent_version"]), {"workflow": g["workflow"], "agent": g["agent"],
+                                                           "agent_version": g["agent_version"], "runs": 0})
+    return list(seen.values())
+
+
+def _workflow_status(conn, ledger: Ledger, policy: Policy, name: str, tracks: list[dict], grants: list[dict],
+                     agent: str | None, now: datetime) -> dict[str, Any]:
+    summary = ledger.workflow_state(name)
     wf = policy.workflows.get(name)
+    pause = ledger.paused(name)
     entry: dict[str, Any] = {
-        "workflow": name, "stage": state["stage"], "entered_at": state["entered_at"],
-        "granted_to": f"{state['agent']}@{state['agent_version']}" if state["agent"] else None,
+        "workflow": name, "stage": summary["stage"], "entered_at": summary["entered_at"],
+        "granted_to": f"{summary['agent']}@{summary['agent_version']}" if summary["agent"] else None,
         "owner": wf.owner if wf else None, "in_policy": wf is not None, "next_stage": None,
-        "agents": [], "recertification": None, "note": None,
+        "paused": pause, "agents": [], "recertification": None, "note": None,
     }
+    tracks = _merge_tracks(tracks, grants)
     if agent:
         a_name, a_version = parse_agent(agent)
         tracks = [t for t in tracks if t["agent"] == a_name and a_version in (None, t["agent_version"])]
+    by_track = {(g["agent"], g["agent_version"]): g for g in grants}
     if wf is None:
-        entry["note"] = "not in the policy: it stays in sandbox until the policy names it"
-        entry["agents"] = [_track(t, None) for t in tracks]
+        entry["note"] = "not in the policy: every version stays in sandbox until the policy names it"
+        entry["agents"] = [_track(t, by_track.get((t["agent"], t["agent_version"])), None, None) for t in tracks]
         return entry
-    nxt = wf.next_stage(state["stage"])
-    entry["next_stage"] = nxt
-    if nxt is None:
-        entry["note"] = "at the top of its ladder"
-    gate = wf.gate(nxt) if nxt else None
+    entry["next_stage"] = wf.next_stage(summary["stage"])
     for t in tracks:
+        grant = by_track.get((t["agent"], t["agent_version"]))
+        stage = grant["stage"] if grant else "sandbox"
+        nxt = wf.next_stage(stage)
+        gate = wf.gate(nxt) if nxt else None
         evaluation = None
         if gate is not None:
             evaluation = _gate.evaluate(conn, gate, wf, name, nxt, t["agent"], t["agent_version"], now)
-            signers = ledger.pending_signoffs(name, state["version"], nxt, f"{t['agent']}@{t['agent_version']}")
+            signers = ledger.pending_signoffs(name, grant["version"] if grant else 0, nxt,
+                                              f"{t['agent']}@{t['agent_version']}")
             evaluation["signoffs"] = _gate.signoff_criterion(gate.signoffs, signers)
-        entry["agents"].append(_track(t, evaluation))
-    entry["recertification"] = _recertification(conn, wf, name, state, now)
-    if not tracks and nxt:
+        entry["agents"].append(_track(t, grant, evaluation, _recertification(conn, wf, name, grant, now)))
+    if not tracks:
         entry["note"] = "no runs yet: run its scenarios to build a track record"
     return entry
 
 
-def _track(t: dict, evaluation: dict | None) -> dict[str, Any]:
-    return {"agent": t["agent"], "agent_version": t["agent_version"], "runs": t["runs"], "gate": evaluation}
+def _track(t: dict, grant: dict | None, evaluation: dict | None, recert: dict | None) -> dict[str, Any]:
+    return {"agent": t["agent"], "agent_version": t["agent_version"], "runs": t["runs"],
+            "stage": grant["stage"] if grant else "sandbox",
+            "granted_at": grant["entered_at"] if grant else None,
+            "grant_source": grant["source"] if grant else "default",
+            "carried_from": grant.get("carried_from") if grant else None,
+            "next_stage": evaluation["stage"] if evaluation else None,
+            "gate": evaluation, "recertification": recert}
 
 
-def _recertification(conn, wf: WorkflowPolicy, name: str, state: dict, now: datetime) -> dict | None:
-    gate = wf.gate(state["stage"])
-    if gate is None or not gate.recertify_days or not state["entered_at"]:
+def _recertification(conn, wf: WorkflowPolicy, name: str, grant: dict | None, now: datetime) -> dict | None:
+    if grant is None:
         return None
-    due_at = to_dt(state["entered_at"]) + timedelta(days=gate.recertify_days)
+    gate = wf.gate(grant["stage"])
+    if gate is None or not gate.recertify_days or not grant["entered_at"]:
+        return None
+    due_at = to_dt(grant["entered_at"]) + timedelta(days=gate.recertify_days)
     out: dict[str, Any] = {"every_days": gate.recertify_days, "due_at": iso(due_at), "due": now >= due_at,
                            "gate": None}
-    if out["due"] and state["agent"]:
-        out["gate"] = _gate.evaluate(conn, gate, wf, name, state["stage"], state["agent"], state["agent_version"],
+    if out["due"]:
+        out["gate"] = _gate.evaluate(conn, gate, wf, name, grant["stage"], grant["agent"], grant["agent_version"],
                                      now)
     return out
 
 
 # -- promote / demote ---------------------------------------------------------------------------------
-def promote(ledger: Ledger, policy: Policy, workflow: str, to: str, by: str, reason: str,
+def promote(ledger: Ledger, policy: Policy, workflow: str, to: str | None, by: str, reason: str,
             agent: str | None = None, override: bool = False, now: datetime | None = None) -> dict[str, Any]:
-    """Promote one stage up. Returns the transition; raises GateNotMet with every unmet criterion.
+    """Promote one agent version one stage up. Returns the transition; raises GateNotMet with every
+    unmet criterion.
 
     When the gate asks for more sign-offs than this one, the sign-off is recorded and GateNotMet
     says who else must sign; the last signer's request re-evaluates the gate and promotes.
     """
     wf = policy.workflow(workflow)
-    _check_stage(to)
+    if to is not None:
+        _check_stage(to)
     if not by or not by.strip():
         raise UsageError("--by must name who signs off.", expected="a name, e.g. dana@example.com")
     if not reason or not reason.strip():
         raise UsageError("--reason must say why.", expected="a sentence a later reader will understand")
-    state = ledger.workflow_state(workflow)
-    current = state["stage"]
-    _check_step_up(wf, workflow, current, to)
+    name, version = resolve_agent(ledger, workflow, agent)
+    track = f"{name}@{version}"
+    grant = ledger.grant(workflow, name, version)
+    current = grant["stage"]
+    to = to or wf.next_stage(current)
+    if to is None:
+        raise UsageError(f"{workflow} is already at the top of its ladder for {track} ({current}).")
+    _check_step_up(wf, workflow, current, to, track)
     gate = wf.gate(to)
     assert gate is not None  # the policy check guarantees a gate for every stage after sandbox
     roles = policy.roles_of(by)
@@ -163,7 +194,6 @@ def promote(ledger: Ledger, policy: Policy, workflow: str, to: str, by: str, rea
         raise GateNotMet(f"{by} cannot sign off {workflow} into {to}: it needs someone with the role "
                          f"{' or '.join(gate.signoffs.roles)}, and {by} has "
                          f"{', '.join(roles) if roles else 'no role'} in the policy `people`.")
-    name, version = resolve_agent(ledger, workflow, agent)
     now = now or utcnow()
     with ledger.read() as conn:
         evaluation = _gate.evaluate(conn, gate, wf, workflow, to, name, version, now)
@@ -173,95 +203,185 @@ def promote(ledger: Ledger, policy: Policy, workflow: str, to: str, by: str, rea
         lines = "\n".join(f"  - {c['name']}: required {c['required']}, measured {c['measured']} ({c['detail']})"
                           for c in unmet)
         noun = "criterion" if len(unmet) == 1 else "criteria"
-        raise GateNotMet(f"{workflow} cannot enter {to} for {name}@{version}: {len(unmet)} {noun} unmet:\n"
+        raise GateNotMet(f"{workflow} cannot enter {to} for {track}: {len(unmet)} {noun} unmet:\n"
                          f"{lines}\nRun more scenarios, or use --override with a reason to take responsibility.")
     me = {"person": by, "roles": roles, "reason": reason, "at": iso(now), "evidence_digest": digest}
-    track = f"{name}@{version}"
-    signers = [s for s in ledger.pending_signoffs(workflow, state["version"], to, track) if s["person"] != by]
+    signers = [s for s in ledger.pending_signoffs(workflow, grant["version"], to, track) if s["person"] != by]
     signers.append(me)
     evaluation["signoffs"] = _gate.signoff_criterion(gate.signoffs, signers)
     evaluation["override"] = {"requested": override, "used": bool(unmet and override),
                               "unmet": [c["name"] for c in unmet]}
     if not evaluation["signoffs"]["met"]:
-        ledger.add_signoff(workflow=workflow, state_version=state["version"], to_stage=to, person=by,
+        ledger.add_signoff(workflow=workflow, state_version=grant["version"], to_stage=to, person=by,
                            agent=track, roles=roles, reason=reason, evidence_digest=digest)
         raise GateNotMet(f"your sign-off for {workflow} → {to} ({track}) is recorded, but the promotion "
                          f"waits: {evaluation['signoffs']['detail']}. The last signer's `harness promote` "
                          "re-checks the gate and promotes.")
     return ledger.record_transition(
-        workflow=workflow, expected_version=state["version"], from_stage=current, to_stage=to, kind="promote",
-        actor=by, reason=reason, override=bool(unmet and override), agent=name, agent_version=version,
+        workflow=workflow, agent=name, agent_version=version, expected_version=grant["version"],
+        from_stage=current, to_stage=to, kind="promote", actor=by, reason=reason, override=bool(unmet and override),
         signoff_list=signers, gate=evaluation, evidence_digest=digest, policy_digest=policy.digest)
 
 
-def _check_step_up(wf: WorkflowPolicy, workflow: str, current: str, to: str) -> None:
+def _check_step_up(wf: WorkflowPolicy, workflow: str, current: str, to: str, track: str) -> None:
     if to not in wf.ladder:
         raise UsageError(f"{to} is not on the ladder of {workflow} ({' → '.join(wf.ladder)}).",
                          expected="a stage of the ladder")
     if to == current:
-        raise UsageError(f"{workflow} is already at {to}.")
+        raise UsageError(f"{workflow} is already at {to} for {track}.")
     if STAGES.index(to) < STAGES.index(current):
-        raise UsageError(f"{workflow} is at {current}; {to} is lower. Use `harness demote`.")
+        raise UsageError(f"{workflow} is at {current} for {track}; {to} is lower. Use `harness demote`.")
     nxt = wf.next_stage(current)
     if to != nxt:
-        raise UsageError(f"{workflow} is at {current}: promotion goes one stage at a time, and the next is {nxt}.",
-                         expected=f"--to {nxt}")
+        raise UsageError(f"{workflow} is at {current} for {track}: promotion goes one stage at a time, and the "
+                         f"next is {nxt}.", expected=f"--to {nxt}")
 
 
-def demote(ledger: Ledger, policy: Policy, workflow: str, to: str, by: str, reason: str) -> dict[str, Any]:
-    """Demote to any lower stage (no gate: stepping back is always allowed, but recorded)."""
+def demote(ledger: Ledger, policy: Policy, workflow: str, to: str, by: str, reason: str,
+           agent: str | None = None) -> list[dict[str, Any]]:
+    """Demote to a lower stage (no gate: stepping back is always allowed, but recorded).
+
+    With ``agent`` (NAME@VERSION or NAME) only those versions; without, every version of the
+    workflow granted more than ``to``. Returns the transitions.
+    """
     _check_stage(to)
     if not by or not by.strip():
         raise UsageError("--by must name who demotes.", expected="a name, e.g. dana@example.com")
     if not reason or not reason.strip():
         raise UsageError("--reason must say why.", expected="a sentence a later reader will understand")
     wf = policy.workflows.get(workflow)
-    state = ledger.workflow_state(workflow)
-    if wf is None and state["version"] == 0:
+    grants = ledger.grants(workflow)
+    if wf is None and not grants:
         policy.workflow(workflow)  # unknown everywhere: UsageError
-    current = state["stage"]
     if wf is not None and to not in wf.ladder:
         raise UsageError(f"{to} is not on the ladder of {workflow} ({' → '.join(wf.ladder)}).",
                          expected="a stage of the ladder")
-    if STAGES.index(to) >= STAGES.index(current):
-        raise UsageError(f"{workflow} is at {current}; demoting goes to a lower stage.",
-                         expected=f"one of {', '.join(STAGES[:STAGES.index(current)]) or '(none: at sandbox)'}")
-    return ledger.record_transition(
-        workflow=workflow, expected_version=state["version"], from_stage=current, to_stage=to, kind="demote",
-        actor=by, reason=reason, agent=state["agent"], agent_version=state["agent_version"],
-        policy_digest=policy.digest)
+    if agent:
+        a_name, a_version = parse_agent(agent)
+        grants = [g for g in grants if g["agent"] == a_name and a_version in (None, g["agent_version"])]
+    above = [g for g in grants if STAGES.index(g["stage"]) > STAGES.index(to)]
+    if not above:
+        who = agent or "any agent version"
+        stages = ", ".join(sorted({g["stage"] for g in grants})) or "sandbox"
+        raise UsageError(f"{workflow} is not above {to} for {who} (granted: {stages}); nothing to demote.",
+                         expected="a stage lower than the current grant")
+    out = []
+    for g in above:
+        out.append(ledger.record_transition(
+            workflow=workflow, agent=g["agent"], agent_version=g["agent_version"], expected_version=g["version"],
+            from_stage=g["stage"], to_stage=to, kind="demote", actor=by, reason=reason,
+            policy_digest=policy.digest))
+    return out
 
 
 def history(ledger: Ledger, workflow: str | None = None) -> list[dict[str, Any]]:
     return ledger.transitions(workflow)
 
 
+# -- pause, incidents -----------------------------------------------------------------------------------
+def _person(by: str, what: str) -> None:
+    if not by or not by.strip():
+        raise UsageError(f"--by must name who {what}.", expected="a name, e.g. dana@example.com")
+
+
+def pause(ledger: Ledger, policy: Policy, workflow: str, by: str, reason: str) -> dict[str, Any]:
+    """The kill switch: every write of every version of ``workflow`` is refused until ``resume``."""
+    _person(by, "pauses")
+    if not reason or not reason.strip():
+        raise UsageError("--reason must say why.", expected="a sentence a later reader will understand")
+    if workflow not in policy.workflows and workflow not in ledger.workflows():
+        policy.workflow(workflow)
+    return ledger.pause(workflow, by, reason)
+
+
+def resume(ledger: Ledger, policy: Policy, workflow: str, by: str, reason: str) -> dict[str, Any]:
+    _person(by, "resumes")
+    if not reason or not reason.strip():
+        raise UsageError("--reason must say why.", expected="a sentence a later reader will understand")
+    return ledger.resume(workflow, by, reason)
+
+
+def record_incident(ledger: Ledger, policy: Policy, workflow: str, *, agent: str, severity: str, reason: str,
+                    by: str, session: str | None = None) -> dict[str, Any]:
+    """Record a real incident against ``agent`` (NAME@VERSION) and apply the demotion rules at once.
+
+    Severity triggers and incident triggers of the workflow's policy apply to the version's current
+    stage; when several fire, the lowest target wins. Returns the incident and the demotion (or None).
+    """
+    from harness.models import SEVERITIES
+
+    _person(by, "records the incident")
+    if severity not in SEVERITIES:
+        raise UsageError(f"unknown severity {severity!r}.", field="--severity", expected=", ".join(SEVERITIES))
+    if not reason or not reason.strip():
+        raise UsageError("--reason must say what happened.", expected="a sentence a later reader will understand")
+    name, version = parse_agent(agent)
+    if version is None:
+        raise UsageError(f"--agent {agent!r} must name the version.", expected="NAME@VERSION")
+    wf = policy.workflows.get(workflow)
+    if wf is None and workflow not in ledger.workflows():
+        policy.workflow(workflow)
+    for _ in range(3):
+        grant = ledger.grant(workflow, name, version)
+        fired = []
+        for trigger in (wf.demotion if wf else []):
+            if not isinstance(trigger, SeverityTrigger | IncidentTrigger):
+                continue
+            if STAGES.index(grant["stage"]) <= STAGES.index(trigger.to):
+                continue
+            if trigger.at_stages is not None and grant["stage"] not in trigger.at_stages:
+                continue
+            if severity_rank(severity) >= severity_rank(trigger.at_least):
+                fired.append(trigger)
+        incident_id = None
+        try:
+            demotion = None
+            if fired:
+                trigger = min(fired, key=lambda t: STAGES.index(t.to))
+                demotion = ledger.record_transition(
+                    workflow=workflow, agent=name, agent_version=version, expected_version=grant["version"],
+                    from_stage=grant["stage"], to_stage=trigger.to, kind="demote",
+                    actor=f"rule:{describe_trigger(trigger)}",
+                    reason=f"{severity} incident recorded by {by}: {reason}",
+                    gate={"trigger": trigger.model_dump(), "incident": {"session": session, "severity": severity}},
+                    policy_digest=policy.digest)
+            incident_id = ledger.record_incident(
+                workflow=workflow, agent=name, agent_version=version, session_id=session, stage=grant["stage"],
+                severity=severity, reason=reason, actor=by, demotion_seq=demotion["seq"] if demotion else None)
+            return {"incident": next(i for i in ledger.incidents(workflow, name, version) if i["id"] == incident_id),
+                    "demotion": demotion}
+        except ConflictError:
+            continue
+    raise ConflictError(f"{workflow} ({agent}) kept changing stage; the incident was not recorded. Try again.")
+
+
 # -- automatic demotion -------------------------------------------------------------------------------
 def check_demotions(ledger: Ledger, policy: Policy, results: Iterable[RunResult]) -> list[dict[str, Any]]:
-    """After recording ``results``: demote any workflow whose demotion trigger fires. Returns transitions.
+    """After recording ``results``: demote any agent version whose demotion trigger fires.
 
-    Only runs made at the workflow's current stage count, and a rate trigger only looks at runs since
-    that stage was entered. When several triggers fire, the lowest target wins.
+    Only runs made at the version's granted stage count (rehearsals never do), and a rate trigger
+    only looks at runs since that stage was entered. When several triggers fire, the lowest target wins.
     """
-    by_wf: dict[str, list[RunResult]] = defaultdict(list)
+    by_track: dict[tuple[str, str, str], list[RunResult]] = defaultdict(list)
     for r in results:
-        by_wf[r.workflow].append(r)
+        if not r.rehearsal:
+            by_track[(r.workflow, r.agent, r.agent_version)].append(r)
     out = []
-    for name, batch in sorted(by_wf.items()):
+    for (name, agent, version), batch in sorted(by_track.items()):
         wf = policy.workflows.get(name)
         if wf is None or not wf.demotion:
             continue
-        for _ in range(3):  # a concurrent transition moves the state: look again
-            state = ledger.workflow_state(name)
-            fired = _fired(ledger, wf, name, state, batch)
+        for _ in range(3):  # a concurrent transition moves the grant: look again
+            grant = ledger.grant(name, agent, version)
+            fired = _fired(ledger, wf, name, grant, batch)
             if not fired:
                 break
             trigger, finding = min(fired, key=lambda f: STAGES.index(f[0].to))
             try:
                 out.append(ledger.record_transition(
-                    workflow=name, expected_version=state["version"], from_stage=state["stage"],
-                    to_stage=trigger.to, kind="demote", actor=f"rule:{describe_trigger(trigger)}",
-                    reason=finding["summary"], agent=state["agent"], agent_version=state["agent_version"],
+                    workflow=name, agent=agent, agent_version=version, expected_version=grant["version"],
+                    from_stage=grant["stage"], to_stage=trigger.to, kind="demote",
+                    actor=f"rule:{describe_trigger(trigger)}", reason=finding["summary"],
                     gate={"trigger": trigger.model_dump(), **finding}, policy_digest=policy.digest))
                 break
             except ConflictError:
@@ -269,11 +389,13 @@ def check_demotions(ledger: Ledger, policy: Policy, results: Iterable[RunResult]
     return out
 
 
-def describe_trigger(trigger: SeverityTrigger | RateTrigger) -> str:
+def describe_trigger(trigger: SeverityTrigger | RateTrigger | IncidentTrigger) -> str:
     if trigger.name:
         return trigger.name
     if isinstance(trigger, SeverityTrigger):
         return f"{trigger.at_least}+ mistake → {trigger.to}"
+    if isinstance(trigger, IncidentTrigger):
+        return f"{trigger.at_least}+ incident → {trigger.to}"
     return (f"mistake rate > {trigger.max_rate:g} over {trigger.window_runs} and {trigger.short_window_runs} "
             f"runs → {trigger.to}")
 
@@ -282,6 +404,8 @@ def _fired(ledger: Ledger, wf: WorkflowPolicy, name: str, state: dict, batch: li
     current = state["stage"]
     fired = []
     for trigger in wf.demotion:
+        if isinstance(trigger, IncidentTrigger):
+            continue
         if STAGES.index(current) <= STAGES.index(trigger.to):
             continue
         if trigger.at_stages is not None and current not in trigger.at_stages:
@@ -298,7 +422,8 @@ def _fired(ledger: Ledger, wf: WorkflowPolicy, name: str, state: dict, batch: li
         else:
             with ledger.read() as conn:
                 flags = evidence.recent_flags(conn, name, current, state["entered_run_pk"], trigger.window_runs,
-                                              tuple(trigger.count_severities))
+                                              tuple(trigger.count_severities), state["agent"],
+                                              state["agent_version"])
             exceeded, long_rate, short_rate = burn_rate_exceeded(flags, trigger.window_runs,
                                                                  trigger.short_window_runs, trigger.max_rate)
             if exceeded:

@@ -46,8 +46,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Record the agent under this version.")
     group.addoption("--harness-trials", metavar="N", type=int, default=1,
                     help="Runs per scenario, one test item each (default 1).")
-    group.addoption("--harness-stage", metavar="STAGE", default="sandbox",
-                    help="sandbox (default), suggest, approve or autonomous.")
+    group.addoption("--harness-stage", metavar="STAGE", default=None,
+                    help="sandbox, suggest, approve or autonomous (default: the stage granted to the agent "
+                         "version, per workflow; above the grant only with --harness-rehearse).")
+    group.addoption("--harness-rehearse", action="store_true", default=False,
+                    help="Run above the granted stage as a rehearsal: marked, never counted as evidence.")
     group.addoption("--harness-policy", metavar="FILE", default=None,
                     help="Policy file for stage bounds and demotion triggers (default: $HARNESS_POLICY "
                          "or the bundled policy).")
@@ -132,7 +135,7 @@ class HarnessSession:
 
         opt = config.getoption
         stage = opt("harness_stage")
-        if stage not in STAGES:
+        if stage is not None and stage not in STAGES:
             raise UsageError(f"unknown stage {stage!r}.", field="--harness-stage",
                              expected="one of " + ", ".join(STAGES))
         trials = opt("harness_trials")
@@ -140,9 +143,10 @@ class HarnessSession:
             raise UsageError(f"--harness-trials {trials}: a scenario needs at least one run.",
                              field="--harness-trials", expected="a whole number of 1 or more")
         reviewer = opt("harness_reviewer")
-        if reviewer and stage != "approve":
+        if reviewer and stage not in (None, "approve"):
             raise UsageError("--harness-reviewer decides plans, which only exist at --harness-stage approve.",
                              field="--harness-reviewer")
+        self.requested_stage, self.rehearse = stage, bool(opt("harness_rehearse"))
         if opt("harness_ledger") and opt("harness_no_ledger"):
             raise UsageError("--harness-ledger and --harness-no-ledger contradict each other; give one.",
                              field="--harness-ledger")
@@ -151,7 +155,7 @@ class HarnessSession:
                                    opt("harness_agent_version"))
         self.policy = load_policy(opt("harness_policy"))
         self.audit_dir = None if opt("harness_no_audit") else audit_dir()
-        self.run_config = RunConfig(stage=stage, trials=1, seed=opt("harness_seed"), policy=self.policy,
+        self.run_config = RunConfig(stage=stage or "sandbox", trials=1, seed=opt("harness_seed"), policy=self.policy,
                                     reviewer=parse_reviewer(reviewer, opt("harness_catch_rate")),
                                     audit_dir=self.audit_dir, audit_key=audit_key())
         self.ledger_url: str | None = None
@@ -168,6 +172,35 @@ class HarnessSession:
                 Ledger(self.ledger_url).close()
 
     # collection
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list) -> None:
+        """Every workflow collected runs at the agent version's grant (checked before any run)."""
+        from harness.errors import HarnessError
+        from harness.grants import stages_for_suite
+
+        workflows = sorted({i.scenario.workflow for i in items if isinstance(i, ScenarioItem)})
+        if not workflows:
+            return
+        ledger = None
+        try:
+            if self.ledger_url is not None:
+                from harness.ledger import Ledger
+
+                ledger = Ledger(self.ledger_url)
+            stages, rehearsals = stages_for_suite(ledger, self.policy, workflows, self.provider.name,
+                                                  self.provider.version, self.requested_stage, self.rehearse,
+                                                  flag="--harness-stage")
+            if self.run_config.reviewer is not None and "approve" not in stages.values():
+                from harness.errors import UsageError
+
+                raise UsageError("--harness-reviewer decides plans, which only exist at --harness-stage approve.",
+                                 field="--harness-reviewer")
+        except HarnessError as exc:
+            raise pytest.UsageError(exc.render()) from None
+        finally:
+            if ledger is not None:
+                ledger.close()
+        self.run_config.stages, self.run_config.rehearsals = stages, rehearsals
+
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
         if file_path.suffix in SUFFIXES:
             return ScenarioFile.from_parent(parent, path=file_path)
@@ -194,7 +227,8 @@ class HarnessSession:
         c = self.run_config
         ledger = self.ledger_url or "off (--harness-no-ledger)"
         audit = str(self.audit_dir) if self.audit_dir is not None else "off (--harness-no-audit)"
-        return [(f"harness: agent {self.provider.name} {self.provider.version}, stage {c.stage}, "
+        return [(f"harness: agent {self.provider.name} {self.provider.version}, stage "
+                 f"{self.requested_stage or 'as granted'}{' (rehearsal)' if self.rehearse else ''}, "
                  f"{self.trials} trial(s) per scenario, seed {c.seed}"),
                 f"harness: ledger {ledger}; audit logs {audit}"]
 
@@ -254,8 +288,11 @@ class HarnessSession:
         if not n and not self.ledger_errors:
             return
         tr.write_sep("-", "harness")
+        stages = "/".join(sorted(set(self.run_config.stages.values()) or {self.run_config.stage}))
+        rehearsal = (f" (REHEARSAL for {', '.join(sorted(self.run_config.rehearsals))}: not evidence)"
+                     if self.run_config.rehearsals else "")
         tr.write_line(f"{n} run(s) of {self.provider.name} {self.provider.version} at stage "
-                      f"{self.run_config.stage}: {self.outcomes['pass']} pass, {self.outcomes['fail']} fail, "
+                      f"{stages}{rehearsal}: {self.outcomes['pass']} pass, {self.outcomes['fail']} fail, "
                       f"{self.outcomes['error']} error")
         if self.ledger_url is None:
             tr.write_line("not recorded in the ledger (--harness-no-ledger)")

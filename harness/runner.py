@@ -49,6 +49,13 @@ class RunConfig:
     loses nothing either way: the OS has the bytes."""
     max_steps: int | None = None
     timeout_s: float | None = None
+    stages: dict[str, str] = field(default_factory=dict)
+    """Per-workflow stage (the agent version's grant, see ``harness.grants``); ``stage`` otherwise."""
+    rehearsals: frozenset[str] = frozenset()
+    """Workflows run above their grant as a rehearsal: marked, never evidence."""
+
+    def stage_for(self, workflow: str) -> str:
+        return self.stages.get(workflow, self.stage)
 
 
 def run_seed(base: int, scenario_id: str, trial: int) -> int:
@@ -133,19 +140,21 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
                               fsync=config.audit_fsync)
     else:
         audit = NullAuditLog()
-    bounds = config.policy.bounds_for(scenario.workflow, config.stage) if config.policy is not None else None
+    stage = config.stage_for(scenario.workflow)
+    rehearsal = scenario.workflow in config.rehearsals
+    bounds = config.policy.bounds_for(scenario.workflow, stage) if config.policy is not None else None
     if config.audit_dir is not None:
         audit.append("run_started", {
             "scenario": scenario.id, "scenario_digest": scenario.digest, "scenario_path": scenario.path,
             "workflow": scenario.workflow, "tier": scenario.tier, "title": scenario.title,
             "instruction": scenario.task.instruction, "inputs": scenario.task.inputs,
-            "agent": provider.name, "agent_version": provider.version, "stage": config.stage,
+            "agent": provider.name, "agent_version": provider.version, "stage": stage, "rehearsal": rehearsal,
             "bounds": bounds.model_dump() if bounds is not None else None, "seed": seed, "trial": trial,
             "world_digest": world.digest()})
     max_steps = config.max_steps or scenario.limits.max_steps
     timeout = config.timeout_s or scenario.limits.timeout_s
     events = audit if config.audit_dir is not None else None  # audit off: no event is even built
-    gateway = Gateway(world, config.stage, bounds, events, max_steps)
+    gateway = Gateway(world, stage, bounds, events, max_steps)
     toolbox = Toolbox(gateway, events)
     task = Task(instruction=scenario.task.instruction, inputs=dict(scenario.task.inputs), scenario=scenario.id,
                 workflow=scenario.workflow, seed=seed)
@@ -174,7 +183,7 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
     plan = None
     potential = gateway.potential
     realised = potential if gateway.shadow is None else gateway.realised
-    if config.stage == "approve" and gateway.planned:
+    if stage == "approve" and gateway.planned:
         plan = make_plan(run_id, scenario, provider, gateway.calls)
         audit.append("plan_created", {"plan_id": plan.plan_id, "items": [i.to_dict() for i in plan.items]})
         if config.reviewer is not None and error is None:
@@ -201,7 +210,7 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
     result = RunResult(
         run_id=run_id, scenario=scenario.id, scenario_digest=scenario.digest, scenario_path=scenario.path,
         workflow=scenario.workflow, tier=scenario.tier, agent=provider.name, agent_version=provider.version,
-        stage=config.stage, trial=trial, seed=seed, outcome=outcome, mistakes=mistakes,
+        stage=stage, rehearsal=rehearsal, trial=trial, seed=seed, outcome=outcome, mistakes=mistakes,
         **({"blast_radius": radii} if radii else {}), error=error, started_at=started_at,
         duration_ms=duration_ms, tool_calls=len(gateway.calls),
         blocked_calls=sum(1 for c in gateway.calls if c.decision == "blocked"),

@@ -1,9 +1,10 @@
 """``harness demo``: the whole story on the bundled suites, from a fresh ledger to a trust report.
 
-Two versions of the simulated agent — a sloppy one and a careful one — build track records at the
-stages that show the difference (sandbox, suggest, approve with a careful reviewer); ``status``
-shows the careful version meets the gate to the next stage and the sloppy one does not; the careful
-one is promoted with a demo sign-off; a trust report is written.
+Two versions of the simulated agent — a sloppy one and a careful one — build track records at
+sandbox; ``status`` shows the careful version meets the gate to the next stage and the sloppy one
+does not; the careful one is promoted with a demo sign-off and builds evidence at the stages it is
+granted (suggest, then approve with a careful reviewer), while the sloppy one only rehearses them:
+marked, and never counted as evidence. A trust report is written.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def demo_command(
     from harness.commands.run import execute
     from harness.config import audit_dir, ledger_url
     from harness.ledger import Ledger
+    from harness.models import STAGES
     from harness.plans import Reviewer
     from harness.policy import load_policy
     from harness.runner import RunConfig
@@ -83,12 +85,17 @@ def demo_command(
         out.print(f"  {label:8} simulated@{escape(p.version)}")
 
     def run(stage: str, n: int, reviewer: Reviewer | None = None) -> dict[str, Any]:
+        """Each version at ``stage`` where it is granted it, and as a marked rehearsal where it is not."""
         figures = {}
         for label, provider in providers.items():
+            stages = {wf: stage for wf in workflows}
+            rehearsals = frozenset(wf for wf in workflows if STAGES.index(
+                ledger.stage_of(wf, provider.name, provider.version)) < STAGES.index(stage))
             config = RunConfig(stage=stage, trials=n, policy=policy, reviewer=reviewer, audit_dir=audit_dir(),
-                               concurrency=16)
+                               concurrency=16, stages=stages, rehearsals=rehearsals)
             suite, _ = execute(scenarios, provider, config, ledger, progress=False)
             figures[label] = _figures(suite)
+            figures[label]["rehearsed"] = len(rehearsals)
         return figures
 
     _step(1, f"Sandbox: every scenario × {trials} trials, for both versions (nothing is bounded)")
@@ -113,22 +120,23 @@ def demo_command(
             _promote(promotion, ledger, policy, wf, "suggest", careful.version,
                      "demo: the careful version's sandbox record meets the gate")
 
-    _step(4, "Suggest: writes become suggestions — realised blast radius stays zero")
+    _step(4, "Suggest: writes become suggestions — realised blast radius stays zero (the sloppy version, "
+             "not granted suggest, runs it only as a rehearsal that never counts as evidence)")
     _print_runs(run("suggest", max(2, trials // 2)), "suggest")
 
-    _step(5, "Approve: writes are batched into plans; a careful reviewer (catch rate 0.8) decides them")
+    _step(5, "Status again, and promotion to approve where the evidence is there")
+    ready = _print_status(promotion.status(ledger, policy), label_of)
+    for wf in workflows:
+        if (wf, careful.version) in ready and ledger.stage_of(wf, careful.name, careful.version) == "suggest":
+            _promote(promotion, ledger, policy, wf, "approve", careful.version,
+                     "demo: suggest-stage and sandbox evidence meet the approve gate")
+
+    _step(6, "Approve: writes are batched into plans; a careful reviewer (catch rate 0.8) decides them")
     figures = run("approve", max(2, trials // 2), Reviewer("careful", 0.8))
     _print_runs(figures, "approve")
     for label, f in figures.items():
         out.print(f"  {label:8} {f['plans']} plans reviewed; the reviewer caught {f['caught']} of {f['wrong']} "
                   f"wrong actions")
-
-    _step(6, "Status again, and promotion to approve where the evidence is there")
-    ready = _print_status(promotion.status(ledger, policy), label_of)
-    for wf in workflows:
-        if (wf, careful.version) in ready and ledger.stage_of(wf) == "suggest":
-            _promote(promotion, ledger, policy, wf, "approve", careful.version,
-                     "demo: suggest-stage and sandbox evidence meet the approve gate")
 
     _step(7, "Trust report")
     report_paths = _write_reports(folder, ledger, policy)
@@ -162,17 +170,18 @@ def _figures(suite: Any) -> dict[str, Any]:
 
 def _print_runs(figures: dict[str, Any], stage: str) -> None:
     table = Table(show_edge=False)
-    for col in ("agent", "runs", "passed", "runs with realised harm", "runs with potential harm"):
-        table.add_column(col, justify="left" if col == "agent" else "right")
+    for col in ("agent", "runs", "passed", "runs with realised harm", "runs with potential harm", "note"):
+        table.add_column(col, justify="left" if col in ("agent", "note") else "right")
     for label, f in figures.items():
+        note = f"rehearsal in {f['rehearsed']} workflow(s): not evidence" if f.get("rehearsed") else ""
         table.add_row(label, str(f["runs"]), f"{f['passed']} ({f['passed'] / max(1, f['runs']):.0%})",
-                      str(f["realised"]), str(f["potential"]))
+                      str(f["realised"]), str(f["potential"]), note)
     out.print(table)
 
 
 def _print_status(entries: list[dict], label_of: dict[str, str]) -> set[tuple[str, str]]:
     table = Table(show_edge=False)
-    for col in ("workflow", "stage", "agent", "next", "mistake rate (95% bound vs max)", "ready?"):
+    for col in ("workflow", "granted", "agent", "next", "mistake rate (95% bound vs max)", "ready?"):
         table.add_column(col)
     ready: set[tuple[str, str]] = set()
     for entry in entries:
@@ -185,7 +194,7 @@ def _print_status(entries: list[dict], label_of: dict[str, str]) -> set[tuple[st
             if gate.get("ready"):
                 ready.add((entry["workflow"], agent["agent_version"]))
             verdict = "[green]yes[/]" if gate.get("ready") else f"[red]no[/] ({', '.join(unmet) or 'no gate'})"
-            table.add_row(entry["workflow"], entry["stage"], label, str(entry.get("next_stage") or "-"),
+            table.add_row(entry["workflow"], agent.get("stage", "sandbox"), label, str(agent.get("next_stage") or "-"),
                           rate_text, verdict)
     out.print(table)
     return ready

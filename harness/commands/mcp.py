@@ -20,7 +20,10 @@ app = typer.Typer(help="Serve a scenario over MCP so that any MCP client (Claude
 @app.command("serve")
 def serve_command(
     scenario_file: Path = typer.Argument(..., help="One scenario YAML file."),
-    stage: str = typer.Option("sandbox", "--stage", help="sandbox, suggest, approve or autonomous."),
+    stage: str | None = typer.Option(None, "--stage", help="sandbox, suggest, approve or autonomous (default: "
+                                     "the stage granted to the agent version)."),
+    rehearse: bool = typer.Option(False, "--rehearse", help="Run above the grant as a rehearsal (on the fakes; "
+                                  "marked, never evidence)."),
     policy: Path | None = typer.Option(None, "--policy", help="Policy file (stage bounds)."),
     agent_name: str | None = typer.Option(None, "--agent-name",
                                              help="Record the run under this agent name "
@@ -42,14 +45,15 @@ def serve_command(
     """Serve SCENARIO_FILE over MCP on stdin/stdout; score and record the run when the client calls
     finish_run or disconnects. Exit 0 when the run passed (or no tool was called), 1 otherwise."""
     from harness.commands._common import load_policy_or_default, open_ledger
-    from harness.commands.run import _Recorder
+    from harness.commands.run import _existing_ledger, _Recorder
+    from harness.grants import stages_for_suite
     from harness.config import audit_dir, audit_key
     from harness.mcp_server import McpSession, serve_stdio, summary_line
     from harness.models import STAGES
     from harness.runner import RunConfig
     from harness.scenario import load_scenario_file
 
-    if stage not in STAGES:
+    if stage is not None and stage not in STAGES:
         raise UsageError(f"unknown stage {stage!r}.", field="--stage", expected="one of " + ", ".join(STAGES))
     if not scenario_file.is_file():
         raise UsageError(f"{scenario_file} is not a file.", field="SCENARIO_FILE",
@@ -61,9 +65,24 @@ def serve_command(
     scenario = load_scenario_file(scenario_file)
     the_policy = load_policy_or_default(str(policy) if policy else None)
     audit_folder = (out_dir / "audit") if out_dir else audit_dir()
-    config = RunConfig(stage=stage, seed=seed, concurrency=1, policy=the_policy, audit_dir=audit_folder,
-                       audit_key=audit_key(), max_steps=max_steps, timeout_s=timeout_s)
+    config = RunConfig(stage=stage or "sandbox", seed=seed, concurrency=1, policy=the_policy,
+                       audit_dir=audit_folder, audit_key=audit_key(), max_steps=max_steps, timeout_s=timeout_s)
     store = None if no_ledger else open_ledger(ledger)
+    grants_from = store if store is not None else _existing_ledger(ledger)
+
+    def choose_stage(name: str, version: str) -> None:
+        """At run start (the agent's name and version may come from the client): the grant rules."""
+        stages, rehearsals = stages_for_suite(grants_from, the_policy, [scenario.workflow], name, version, stage,
+                                              rehearse)
+        config.stages, config.rehearsals = stages, rehearsals
+
+    def watch(name: str, version: str):
+        g = grants_from.grant(scenario.workflow, name, version)
+        pause = g["pause"]
+        return g["stage"], (f"paused by {pause['by']}: {pause['reason']}" if pause else None)
+
+    if agent_name and agent_version:  # known now: refuse before serving
+        choose_stage(agent_name, agent_version)
     recorder = _Recorder(store, out_dir)
     demotions: list[dict] = []
     record_errors: list[str] = []
@@ -77,7 +96,8 @@ def serve_command(
             record_errors.append(f"{type(exc).__name__}: {exc}")
 
     session = McpSession(scenario, config, name=agent_name, version=agent_version, trial=trial,
-                         on_result=on_result)
+                         on_result=on_result, choose_stage=choose_stage,
+                         watch=watch if grants_from is not None else None)
 
     def report(result, ended_because) -> int:
         typer.echo(summary_line(result, ended_because), err=True)

@@ -79,28 +79,41 @@ def status_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflow
         _print_status(console, entry)
 
 
+def _when(value: str | None) -> str:
+    return f"{value[:19].replace('T', ' ')}Z" if value else "—"
+
+
 def _print_status(console: Console, entry: dict[str, Any]) -> None:
-    head = f"[bold]{entry['workflow']}[/]  stage: [cyan]{entry['stage']}[/]"
+    head = f"[bold]{escape(entry['workflow'])}[/]  highest grant: [cyan]{entry['stage']}[/]"
     if entry["granted_to"]:
-        head += f" (granted to {entry['granted_to']} at {entry['entered_at'][:19].replace('T', ' ')}Z)"
+        head += f" ({escape(entry['granted_to'])})"
     if entry["owner"]:
-        head += f"  owner: {entry['owner']}"
-    if entry["next_stage"]:
-        head += f"  next: {entry['next_stage']}"
+        head += f"  owner: {escape(entry['owner'])}"
     console.print(head)
+    if entry.get("paused"):
+        p = entry["paused"]
+        console.print(f"  [bold red]PAUSED[/] by {escape(p['by'])} at {_when(p['at'])}: {escape(p['reason'])} "
+                      "— every write is refused until `harness resume`")
     if entry["note"]:
         console.print(f"  {entry['note']}")
-    recert = entry.get("recertification")
-    if recert and recert["due"]:
-        gate = recert["gate"]
-        verdict = "" if gate is None else (" — fresh evidence meets the gate" if gate["ready"]
-                                           else f" — fresh evidence falls short: {', '.join(gate['unmet'])}")
-        console.print(f"  [yellow]recertification due since {recert['due_at']}[/]{verdict}")
     for track in entry["agents"]:
         gate = track["gate"]
-        label = f"  {track['agent']}@{track['agent_version']} — {track['runs']} runs recorded"
+        granted = f"[cyan]{track['stage']}[/]"
+        if track.get("grant_source") == "carried-over":
+            granted += f" (carried over from {escape(track['carried_from'] or '?')})"
+        elif track.get("granted_at"):
+            granted += f" since {_when(track['granted_at'])}"
+        label = (f"  {escape(track['agent'])}@{escape(track['agent_version'])} — granted {granted} — "
+                 f"{track['runs']} runs recorded")
+        recert = track.get("recertification")
+        if recert and recert["due"]:
+            rg = recert["gate"]
+            verdict = "" if rg is None else (" — fresh evidence meets the gate" if rg["ready"]
+                                             else f" — fresh evidence falls short: {', '.join(rg['unmet'])}")
+            label += f"\n    [yellow]recertification due since {recert['due_at']}[/]{verdict}"
         if gate is None:
-            console.print(label)
+            console.print(label + ("" if track["stage"] == "sandbox" or track.get("next_stage") else
+                                   " — at the top of its ladder"))
             continue
         sign = gate["signoffs"]
         if gate["ready"]:
@@ -130,13 +143,14 @@ def _fmt(value: Any) -> str:
 def promote_cmd(workflow: Annotated[str, typer.Argument(help="The workflow to promote.")],
                 by: Annotated[str, typer.Option("--by", help="Who signs off (a name in the policy's people).")],
                 reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")],
-                to: Annotated[str | None, typer.Option("--to", help="The next stage up (default: the next "
-                                                       "stage on the workflow's ladder).")] = None,
+                to: Annotated[str | None, typer.Option("--to", help="The next stage up (default: the "
+                                                       "version's next stage).")] = None,
                 agent: AgentOpt = None,
                 override: Annotated[bool, typer.Option("--override", help="Promote although criteria are "
                                                        "unmet; recorded as an override.")] = False,
                 ledger: LedgerOpt = None, policy: PolicyOpt = None, as_json: JsonOpt = False) -> None:
-    """Promote WORKFLOW one stage up when the gate is met (refused with every unmet criterion)."""
+    """Promote one agent version of WORKFLOW one stage up when the gate is met (refused with every
+    unmet criterion)."""
     from harness import promotion
 
     def work():
@@ -170,21 +184,147 @@ def demote_cmd(workflow: Annotated[str, typer.Argument(help="The workflow to dem
                to: Annotated[str, typer.Option("--to", help="A lower stage.")],
                by: Annotated[str, typer.Option("--by", help="Who demotes.")],
                reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")],
+               agent: Annotated[str | None, typer.Option("--agent", help="NAME@VERSION (or NAME) to demote "
+                                                         "(default: every version above --to).")] = None,
                ledger: LedgerOpt = None, policy: PolicyOpt = None, as_json: JsonOpt = False) -> None:
-    """Demote WORKFLOW to a lower stage."""
+    """Demote WORKFLOW (every agent version above --to, or the one named) to a lower stage."""
     from harness import promotion
 
     def work():
         led, pol = _open(ledger, policy)
         with led:
-            return promotion.demote(led, pol, workflow, to, by, reason)
+            return promotion.demote(led, pol, workflow, to, by, reason, agent=agent)
+
+    moved = _run(work)
+    if as_json:
+        typer.echo(json.dumps(moved, indent=2, default=str))
+        return
+    for t in moved:
+        typer.echo(f"demoted {t['workflow']} for {t['agent']}@{t['agent_version']}: {t['from_stage']} → "
+                   f"{t['to_stage']} by {t['actor']} (transition #{t['seq']})")
+
+
+def pause_cmd(workflow: Annotated[str, typer.Argument(help="The workflow to pause.")],
+              by: Annotated[str, typer.Option("--by", help="Who pauses it.")],
+              reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")],
+              ledger: LedgerOpt = None, policy: PolicyOpt = None, as_json: JsonOpt = False) -> None:
+    """The kill switch: refuse every write of every agent version of WORKFLOW, from the next tool call on."""
+    from harness import promotion
+
+    def work():
+        led, pol = _open(ledger, policy)
+        with led:
+            return promotion.pause(led, pol, workflow, by, reason)
 
     t = _run(work)
     if as_json:
         typer.echo(json.dumps(t, indent=2, default=str))
         return
-    typer.echo(f"demoted {t['workflow']}: {t['from_stage']} → {t['to_stage']} by {t['actor']} "
-               f"(transition #{t['seq']})")
+    typer.echo(f"paused {t['workflow']} by {t['actor']} (transition #{t['seq']}): every write is refused until "
+               f"`harness resume {t['workflow']} --by NAME --reason TEXT`")
+
+
+def resume_cmd(workflow: Annotated[str, typer.Argument(help="The workflow to resume.")],
+               by: Annotated[str, typer.Option("--by", help="Who resumes it.")],
+               reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")],
+               ledger: LedgerOpt = None, policy: PolicyOpt = None, as_json: JsonOpt = False) -> None:
+    """Lift a pause: writes follow each agent version's grant again."""
+    from harness import promotion
+
+    def work():
+        led, pol = _open(ledger, policy)
+        with led:
+            return promotion.resume(led, pol, workflow, by, reason)
+
+    t = _run(work)
+    if as_json:
+        typer.echo(json.dumps(t, indent=2, default=str))
+        return
+    typer.echo(f"resumed {t['workflow']} by {t['actor']} (transition #{t['seq']})")
+
+
+incident_app = typer.Typer(help="Incidents at work: record one, list them.", no_args_is_help=True)
+
+
+@incident_app.command("record")
+def incident_record_cmd(
+        workflow: Annotated[str, typer.Argument(help="The workflow the incident happened in.")],
+        severity: Annotated[str, typer.Option("--severity", help="low, medium, high or critical.")],
+        reason: Annotated[str, typer.Option("--reason", help="What happened.")],
+        by: Annotated[str, typer.Option("--by", help="Who records it.")],
+        session: Annotated[str | None, typer.Option("--session", help="The session (or run) it came from.")] = None,
+        agent: Annotated[str | None, typer.Option("--agent", help="NAME@VERSION (default: the session's).")] = None,
+        ledger: LedgerOpt = None, policy: PolicyOpt = None, as_json: JsonOpt = False) -> None:
+    """Record a real incident; the policy's demotion rules apply at once (the next tool call obeys them)."""
+    from harness import promotion
+
+    def work():
+        led, pol = _open(ledger, policy)
+        with led:
+            who = agent or _session_agent(led, workflow, session)
+            return promotion.record_incident(led, pol, workflow, agent=who, severity=severity, reason=reason,
+                                             by=by, session=session)
+
+    done = _run(work)
+    if as_json:
+        typer.echo(json.dumps(done, indent=2, default=str))
+        return
+    i = done["incident"]
+    typer.echo(f"incident #{i['id']} recorded for {i['workflow']} ({i['agent']}@{i['agent_version']}, "
+               f"{i['severity']}) by {i['actor']}")
+    d = done["demotion"]
+    if d:
+        typer.echo(f"demoted {d['workflow']} for {d['agent']}@{d['agent_version']}: {d['from_stage']} → "
+                   f"{d['to_stage']} ({d['actor']}, transition #{d['seq']})")
+    else:
+        typer.echo("no demotion rule fired for this severity at this stage; it blocks nothing by itself — "
+                   "use `harness demote` or `harness pause` if it should.")
+
+
+@incident_app.command("list")
+def incident_list_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflow (default: all).")] = None,
+                      ledger: LedgerOpt = None, as_json: JsonOpt = False) -> None:
+    """Incidents recorded, oldest first."""
+    from harness.ledger import Ledger
+
+    def work():
+        with Ledger(ledger) as led:
+            return led.incidents(workflow)
+
+    rows = _run(work)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    if not rows:
+        typer.echo("no incidents recorded.")
+    for i in rows:
+        out.print(f"#{i['id']} {_when(i['created_at'])} {escape(i['workflow'])} {escape(i['agent'])}@"
+                  f"{escape(i['agent_version'])} at {i['stage']}: {i['severity']} — {escape(i['reason'])} "
+                  f"(by {escape(i['actor'])}" + (f", session {escape(i['session_id'])})" if i["session_id"] else ")"))
+
+
+def _session_agent(led: Any, workflow: str, session: str | None) -> str:
+    """The NAME@VERSION a session or run was made by (sessions at work first, then runs)."""
+    from harness.errors import NotFoundError, UsageError
+
+    if session is None:
+        raise UsageError("name the agent version or the session the incident came from.",
+                         field="--agent / --session", expected="--agent NAME@VERSION or --session ID")
+    finder = getattr(led, "get_session", None)
+    if finder is not None:
+        try:
+            row = finder(session)
+            return f"{row['agent']}@{row['agent_version']}"
+        except NotFoundError:
+            pass
+    try:
+        row = led.get_run(session)
+    except NotFoundError:
+        raise UsageError(f"no session or run {session!r} in the ledger.", field="--session",
+                         expected="a session id from `harness gateway serve`, or --agent NAME@VERSION") from None
+    if row["workflow"] != workflow:
+        raise UsageError(f"{session} belongs to {row['workflow']}, not {workflow}.", field="--session")
+    return f"{row['agent']}@{row['agent_version']}"
 
 
 def history_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflow (default: all).")] = None,
@@ -210,7 +350,9 @@ def history_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflo
         return
     console = out
     for t in rows:
-        change = f"{t['from_stage']} → {t['to_stage']}" + (" [bold red](override)[/]" if t["override"] else "")
+        change = (f"{t['kind']}" if t["kind"] in ("pause", "resume") else f"{t['from_stage']} → {t['to_stage']}"
+                  + (f" ({t['kind']})" if t["kind"] == "carry-over" else "")) + (
+            " [bold red](override)[/]" if t["override"] else "")
         signed = ", ".join(s["person"] for s in t["signoffs"])
         console.print(f"[bold]{t['workflow']}[/] #{t['seq']}  {t['created_at'][:19].replace('T', ' ')}Z  "
                       f"{change}  by {escape(t['actor'])}" + (f" (signed off: {escape(signed)})" if signed else ""))
@@ -223,11 +365,14 @@ def history_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflo
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``status``, ``promote``, ``demote`` and ``history`` to the root app."""
+    """Add ``status``, ``promote``, ``demote``, ``history``, ``pause``, ``resume`` and ``incident``."""
     app.command("status")(status_cmd)
     app.command("promote")(promote_cmd)
     app.command("demote")(demote_cmd)
     app.command("history")(history_cmd)
+    app.command("pause")(pause_cmd)
+    app.command("resume")(resume_cmd)
+    app.add_typer(incident_app, name="incident")
 
 
 def main() -> None:  # pragma: no cover - for running this module alone

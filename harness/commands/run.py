@@ -33,7 +33,10 @@ def run_command(
                                     help="Runs in flight (across all worker processes)."),
     workers: int | None = typer.Option(None, "--workers", min=1,
                                        help="Worker processes with --executor local (default: every core)."),
-    stage: str = typer.Option("sandbox", "--stage", help="sandbox, suggest, approve or autonomous."),
+    stage: str | None = typer.Option(None, "--stage", help="sandbox, suggest, approve or autonomous (default: "
+                                           "the stage granted to this agent version, per workflow)."),
+    rehearse: bool = typer.Option(False, "--rehearse", help="Run above the granted stage on the fakes, as a "
+                                  "rehearsal: marked as such and never counted as evidence."),
     policy: Path | None = typer.Option(None, "--policy", help="Policy file (stage bounds, gates)."),
     reviewer: str | None = typer.Option(None, "--reviewer",
                                            help="Decide approve-stage plans: approve-all, reject-all, careful."),
@@ -54,14 +57,20 @@ def run_command(
     from harness.runner import RunConfig
     from harness.scenario import load_scenarios
 
-    if stage not in STAGES:
+    from harness.grants import stages_for_suite
+
+    if stage is not None and stage not in STAGES:
         raise UsageError(f"unknown stage {stage!r}.", field="--stage", expected="one of " + ", ".join(STAGES))
-    if reviewer and stage != "approve":
-        raise UsageError("--reviewer decides plans, which only exist at --stage approve.", field="--reviewer")
     scenarios = load_scenarios(list(paths))
     provider = load_agent(agent, parse_options(agent_arg), agent_version)
     the_policy = load_policy_or_default(str(policy) if policy else None)
     out_dir = out_dir.absolute() if out_dir else None  # stored with each run, shipped to workers
+    store = None if no_ledger else open_ledger(ledger)
+    grants_from = store if store is not None else _existing_ledger(ledger)
+    stages, rehearsals = stages_for_suite(grants_from, the_policy, [s.workflow for s in scenarios], provider.name,
+                                          provider.version, stage, rehearse)
+    if reviewer and "approve" not in stages.values():
+        raise UsageError("--reviewer decides plans, which only exist at stage approve.", field="--reviewer")
     audit_folder = None if no_audit else ((out_dir / "audit") if out_dir else audit_dir())
     for folder in (out_dir, audit_folder):
         if folder is not None:
@@ -70,10 +79,9 @@ def run_command(
             except OSError as exc:
                 raise UsageError(f"cannot create the folder {folder}: {exc.strerror or exc}.",
                                  field="--out", expected="a folder you can write to") from None
-    config = RunConfig(stage=stage, trials=trials, seed=seed, concurrency=concurrency, policy=the_policy,
-                       reviewer=parse_reviewer(reviewer, catch_rate), audit_dir=audit_folder,
-                       audit_key=audit_key())
-    store = None if no_ledger else open_ledger(ledger)
+    config = RunConfig(stage=stage or "sandbox", trials=trials, seed=seed, concurrency=concurrency,
+                       policy=the_policy, reviewer=parse_reviewer(reviewer, catch_rate), audit_dir=audit_folder,
+                       audit_key=audit_key(), stages=stages, rehearsals=rehearsals)
     if executor not in ("local", "dask"):
         raise UsageError(f"unknown executor {executor!r}.", field="--executor", expected="local or dask")
     suite, demotions = execute(scenarios, provider, config, store, out_dir, progress=not as_json,
@@ -85,7 +93,7 @@ def run_command(
             payload["demotions"] = demotions
         typer.echo(json.dumps(payload, ensure_ascii=False))
     else:
-        print_summary(results, suite.plans, stage)
+        print_summary(results, suite.plans, _stage_label(stages, rehearsals))
         for d in demotions:
             err.print(f"[bold red]demoted[/] {escape(str(d.get('workflow')))}: {d.get('from_stage', d.get('from'))} → "
                       f"{d.get('to_stage', d.get('to'))} ({d.get('reason', '')})")
@@ -97,6 +105,25 @@ def run_command(
 
 def register(root: typer.Typer) -> None:
     root.command("run")(run_command)
+
+
+def _existing_ledger(url: str | None) -> Any:
+    """With --no-ledger the grant is still read, from the ledger if there is one (never created)."""
+    from harness.config import ledger_url
+
+    resolved = ledger_url(url)
+    if resolved.startswith("sqlite:///") and not Path(resolved[len("sqlite:///"):]).exists():
+        return None
+    return open_ledger(url)
+
+
+def _stage_label(stages: dict[str, str], rehearsals: frozenset[str]) -> str:
+    """``approve`` or ``sandbox/suggest`` (per workflow), with the rehearsals named."""
+    names = sorted(set(stages.values()), key=STAGES.index)
+    label = "/".join(names) or "sandbox"
+    if rehearsals:
+        label += f" — REHEARSAL for {', '.join(sorted(rehearsals))} (above the grant; not evidence)"
+    return label
 
 
 def execute(scenarios: list, provider: Any, config: Any, ledger: Any, out_dir: Path | None = None,
@@ -191,7 +218,8 @@ def summary_json(results: list[RunResult]) -> dict:
         "errored": sum(r.outcome == "error" for r in results),
         "results": [{
             "run_id": r.run_id, "scenario": r.scenario, "workflow": r.workflow, "agent": r.agent,
-            "agent_version": r.agent_version, "stage": r.stage, "trial": r.trial, "outcome": r.outcome,
+            "agent_version": r.agent_version, "stage": r.stage, "rehearsal": r.rehearsal, "trial": r.trial,
+            "outcome": r.outcome,
             "mistakes": [m.model_dump() for m in r.mistakes],
             "blast_radius": r.blast_radius.model_dump(),
             "error": r.error.model_dump() if r.error else None,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, or_, select
+from sqlalchemy import Connection, and_, case, exists, false, func, literal, or_, select, true
 
 from harness.ledger._schema import POTENTIAL, REALISED, SEVERITY_COLUMNS, plans, run_counts, runs
 from harness.ledger._time import iso
@@ -33,7 +33,8 @@ class Window:
     """Severities whose mistakes make a run count as one 'with a mistake'."""
 
     def subquery(self, *columns):
-        stmt = select(*columns).where(runs.c.workflow == self.workflow, runs.c.agent == self.agent)
+        stmt = select(*columns).where(runs.c.workflow == self.workflow, runs.c.agent == self.agent,
+                                      runs.c.rehearsal == false())
         if self.agent_version is not None:
             stmt = stmt.where(runs.c.agent_version == self.agent_version)
         if self.since is not None:
@@ -141,6 +142,8 @@ def plan_review(conn: Connection, workflow: str, agent: str, agent_version: str 
         plans.c.workflow == workflow, plans.c.agent == agent, plans.c.approved_unchanged.is_not(None))
     if not include_simulated:
         stmt = stmt.where(~func.coalesce(plans.c.decided_by, "").startswith(SIMULATED_REVIEWER))
+    rehearsed = exists().where(runs.c.run_id == plans.c.run_id, runs.c.rehearsal == true())
+    stmt = stmt.where(~rehearsed)
     if agent_version is not None:
         stmt = stmt.where(plans.c.agent_version == agent_version)
     if since is not None:
@@ -150,13 +153,18 @@ def plan_review(conn: Connection, workflow: str, agent: str, agent_version: str 
 
 
 def recent_flags(conn: Connection, workflow: str, stage: str, after_pk: int, last_runs: int,
-                 counted: tuple[str, ...]) -> list[bool]:
-    """Newest first: did each of the last runs at ``stage`` (after ``after_pk``) have a mistake?
-
-    Harness and environment errors are left out: they say nothing about the agent.
+                 counted: tuple[str, ...], agent: str | None = None, agent_version: str | None = None
+                 ) -> list[bool]:
+    """Newest first: did each of the last runs of this agent version at ``stage`` (after ``after_pk``)
+    have a mistake? Harness and environment errors and rehearsals are left out: they say nothing
+    about the agent at its grant.
     """
+    track = [] if agent is None else [runs.c.agent == agent]
+    if agent_version is not None:
+        track.append(runs.c.agent_version == agent_version)
     w = (select(runs.c.pk, runs.c.error_cause, *(runs.c[SEVERITY_COLUMNS[s]] for s in SEVERITY_COLUMNS))
          .where(runs.c.workflow == workflow, runs.c.stage == stage, runs.c.pk > after_pk,
+                runs.c.rehearsal == false(), *track,
                 func.coalesce(runs.c.error_cause, literal("none")).not_in(INFRA_CAUSES))
          .order_by(runs.c.pk.desc()).limit(last_runs).subquery("w"))
     _, dirty = _flags(w, counted)

@@ -35,6 +35,7 @@ def run_row(result: RunResult, recorded_at: datetime) -> dict[str, Any]:
         "started_at": to_dt(result.started_at), "duration_ms": result.duration_ms,
         "tool_calls": result.tool_calls, "blocked_calls": result.blocked_calls, "plan_id": result.plan_id,
         "audit_path": result.audit_path, "audit_head": result.audit_head, "recorded_at": recorded_at,
+        "rehearsal": result.rehearsal,
     }
     for severity, column in SEVERITY_COLUMNS.items():
         row[column] = counts[severity]

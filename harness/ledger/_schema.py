@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -78,6 +79,8 @@ class Run(Base):
     audit_path: Mapped[str | None] = mapped_column(Text)
     audit_head: Mapped[str | None] = mapped_column(String(128))
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    rehearsal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """A run above the agent version's grant, on the fakes: shown, never counted as evidence."""
 
     __table_args__ = (
         Index("ix_runs_track", "workflow", "agent", "agent_version", "pk"),
@@ -154,19 +157,57 @@ class WorldChange(Base):
     __table_args__ = (UniqueConstraint("world_key", "seq", name="uq_world_changes_key_seq"),)
 
 
-class WorkflowState(Base):
-    """The current stage of a workflow; ``version`` moves on every transition (compare-and-swap)."""
+class Grant(Base):
+    """The stage granted to one agent version of a workflow; ``version`` moves on every transition
+    (compare-and-swap). No row: the version is at sandbox."""
 
-    __tablename__ = "workflow_state"
+    __tablename__ = "grants"
 
     workflow: Mapped[str] = mapped_column(String(100), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(200), primary_key=True)
+    agent_version: Mapped[str] = mapped_column(String(100), primary_key=True)
     stage: Mapped[str] = mapped_column(String(12))
     version: Mapped[int] = mapped_column(Integer)
     entered_at: Mapped[datetime] = mapped_column(DateTime)
     entered_run_pk: Mapped[int] = mapped_column(BigInteger, default=0)
     """The highest run pk when the stage was entered: runs after it are runs *at* this stage."""
-    agent: Mapped[str | None] = mapped_column(String(200))
-    agent_version: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(16))
+    """``granted`` (a promotion or demotion) or ``carried-over`` (inherited per the policy)."""
+    carried_from: Mapped[str | None] = mapped_column(String(310))
+
+
+class WorkflowControl(Base):
+    """The kill switch: a paused workflow has every write refused, whatever the grant."""
+
+    __tablename__ = "workflow_controls"
+
+    workflow: Mapped[str] = mapped_column(String(100), primary_key=True)
+    paused: Mapped[bool] = mapped_column(Boolean)
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Incident(Base):
+    """A real incident a person recorded against an agent version (usually from a session at work)."""
+
+    __tablename__ = "incidents"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    workflow: Mapped[str] = mapped_column(String(100))
+    agent: Mapped[str] = mapped_column(String(200))
+    agent_version: Mapped[str] = mapped_column(String(100))
+    session_id: Mapped[str | None] = mapped_column(String(100))
+    stage: Mapped[str] = mapped_column(String(12))
+    """The stage the version held when the incident was recorded."""
+    severity: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    demotion_seq: Mapped[int | None] = mapped_column(Integer)
+    """The transition it caused, if any."""
+
+    __table_args__ = (Index("ix_incidents_track", "workflow", "agent", "agent_version", "pk"),)
 
 
 class Transition(Base):
@@ -195,7 +236,7 @@ class Transition(Base):
 
 
 class Signoff(Base):
-    """A sign-off waiting for others; void once the workflow's state version moves."""
+    """A sign-off waiting for others; void once the agent version's grant moves."""
 
     __tablename__ = "signoffs"
 
@@ -211,7 +252,7 @@ class Signoff(Base):
     evidence_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
-    __table_args__ = (UniqueConstraint("workflow", "state_version", "to_stage", "person",
+    __table_args__ = (UniqueConstraint("workflow", "agent", "state_version", "to_stage", "person",
                                        name="uq_signoffs_once"),)
 
 
@@ -224,6 +265,8 @@ mistakes = MistakeRow.__table__
 run_counts = RunCount.__table__
 plans = Plan.__table__
 world_changes = WorldChange.__table__
-workflow_state = WorkflowState.__table__
+grants = Grant.__table__
+workflow_controls = WorkflowControl.__table__
+incidents = Incident.__table__
 transitions = Transition.__table__
 signoffs = Signoff.__table__

@@ -92,7 +92,7 @@ class Ledger(WorkLedger):
         """Workflows with runs or a stage in the ledger."""
         with self.read() as conn:
             seen = {t["workflow"] for t in _evidence.tracks(conn)}
-            seen.update(_stages.all_states(conn))
+            seen.update(_stages.granted_workflows(conn))
         return sorted(seen)
 
     def scenarios(self, workflow: str) -> list[str]:
@@ -142,21 +142,38 @@ class Ledger(WorkLedger):
         self.write(lambda conn: _plans.apply_plan(conn, plan_id, expected_version, changes, dict(fields or {})))
         return self.get_plan(plan_id)
 
-    # -- stages ------------------------------------------------------------------------------------
-    def stage_of(self, workflow: str) -> str:
-        """The workflow's current stage (``sandbox`` until someone promotes it)."""
+    # -- stages ----------------------------------------------------------------------------------
+    def grant(self, workflow: str, agent: str, version: str) -> dict[str, Any]:
+        """What one agent version may do now: its granted ``stage`` (sandbox without a grant), whether
+        the workflow is ``paused`` (and the ``pause``: by, reason, at), ``granted_at`` and ``source``
+        (``granted``, ``carried-over`` or ``default``). Read at every call by the gateway at work."""
+        with self.read() as conn:
+            g = _stages.get_grant(conn, workflow, agent, version)
+            pause = _stages.get_control(conn, workflow)
+        return {**g, "granted_at": g["entered_at"], "paused": pause is not None, "pause": pause}
+
+    def grants(self, workflow: str | None = None) -> list[dict[str, Any]]:
+        """Every agent version's grant (versions without one are at sandbox and not listed)."""
+        with self.read() as conn:
+            return _stages.list_grants(conn, workflow)
+
+    def stage_of(self, workflow: str, agent: str | None = None, version: str | None = None) -> str:
+        """The stage of one agent version; without one, the workflow's highest grant."""
+        if agent is not None and version is not None:
+            return self.grant(workflow, agent, version)["stage"]
         return self.workflow_state(workflow)["stage"]
 
     def workflow_state(self, workflow: str) -> dict[str, Any]:
+        """The workflow's highest grant over all agent versions (stage, agent, agent_version, ...)."""
         with self.read() as conn:
-            return _stages.get_state(conn, workflow)
+            return _stages.workflow_summary(conn, workflow)
 
     def transitions(self, workflow: str | None = None) -> list[dict[str, Any]]:
         with self.read() as conn:
             return _stages.list_transitions(conn, workflow)
 
     def record_transition(self, **kwargs: Any) -> dict[str, Any]:
-        """Compare-and-swap the stage and insert the transition (see ``_stages.transition``)."""
+        """Compare-and-swap one version's grant and insert the transition (see ``_stages.transition``)."""
         return self.write(lambda conn: _stages.transition(conn, **kwargs))
 
     def add_signoff(self, **kwargs: Any) -> None:
@@ -166,6 +183,31 @@ class Ledger(WorkLedger):
                          agent: str | None = None) -> list[dict[str, Any]]:
         with self.read() as conn:
             return _stages.pending_signoffs(conn, workflow, state_version, to_stage, agent)
+
+    def pause(self, workflow: str, by: str, reason: str) -> dict[str, Any]:
+        """Stop every write of every agent version of ``workflow`` (recorded in its history)."""
+        return self.write(lambda conn: _stages.set_paused(conn, workflow=workflow, paused=True, actor=by,
+                                                          reason=reason))
+
+    def resume(self, workflow: str, by: str, reason: str) -> dict[str, Any]:
+        return self.write(lambda conn: _stages.set_paused(conn, workflow=workflow, paused=False, actor=by,
+                                                          reason=reason))
+
+    def paused(self, workflow: str) -> dict[str, Any] | None:
+        """The workflow's pause (by, reason, at), or None."""
+        with self.read() as conn:
+            return _stages.get_control(conn, workflow)
+
+    def record_incident(self, **values: Any) -> int:
+        return self.write(lambda conn: _stages.insert_incident(conn, **values))
+
+    def link_incident(self, incident_id: int, seq: int) -> None:
+        self.write(lambda conn: _stages.set_incident_demotion(conn, incident_id, seq))
+
+    def incidents(self, workflow: str | None = None, agent: str | None = None,
+                  agent_version: str | None = None) -> list[dict[str, Any]]:
+        with self.read() as conn:
+            return _stages.list_incidents(conn, workflow, agent, agent_version)
 
     # -- pandas ------------------------------------------------------------------------------------
     def runs_frame(self, workflow: str | None = None, agent: str | None = None,

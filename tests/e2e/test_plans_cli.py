@@ -11,7 +11,7 @@ def _pending(cli):
 
 
 def test_approve_applies_once_and_a_second_approval_is_refused(cli):
-    cli("run", GOOD, "--agent", "oracle", "--stage", "approve", check=0)
+    cli("run", GOOD, "--agent", "oracle", "--stage", "approve", "--rehearse", check=0)
     [plan] = _pending(cli)
     code, out, err = cli("plan", "show", plan, check=0)
     assert "crm_update_deal" in out and "discount_pct" in out and "computed against" in out
@@ -24,7 +24,7 @@ def test_approve_applies_once_and_a_second_approval_is_refused(cli):
 
 
 def test_a_plan_overtaken_by_a_change_is_refused_as_stale(cli):
-    cli("run", GOOD, "--agent", "oracle", "--stage", "approve", "--trials", "2", check=0)
+    cli("run", GOOD, "--agent", "oracle", "--stage", "approve", "--rehearse", "--trials", "2", check=0)
     first, second = _pending(cli)
     cli("plan", "approve", first, "--by", "dana@example.com", check=0)
     code, out, err = cli("plan", "approve", second, "--by", "dana@example.com")
@@ -35,7 +35,7 @@ def test_a_plan_overtaken_by_a_change_is_refused_as_stale(cli):
 
 
 def test_reject_records_who_and_why(cli):
-    cli("run", GOOD, "--agent", "oracle", "--stage", "approve", check=0)
+    cli("run", GOOD, "--agent", "oracle", "--stage", "approve", "--rehearse", check=0)
     [plan] = _pending(cli)
     cli("plan", "reject", plan, "--by", "sam@example.com", "--reason", "wrong quarter", check=0)
     _, out, _ = cli("plan", "show", plan, "--json", check=0)
@@ -47,7 +47,7 @@ def test_reject_records_who_and_why(cli):
 
 def test_only_some_items(cli):
     cli("run", GOOD, "--agent", "simulated", "-a", "kinds=follow_injection", "-a", "mistake_rate=1",
-        "--stage", "approve")
+        "--stage", "approve", "--rehearse")
     [plan] = _pending(cli)
     _, out, _ = cli("plan", "show", plan, "--json", check=0)
     items = json.loads(out)["items"]

@@ -1,5 +1,5 @@
 """The release owner's story, end to end: refused on a fresh ledger, promoted after enough clean runs,
-history with sign-off and evidence, demoted by a critical mistake at autonomous."""
+history with sign-off and evidence, demoted by a critical incident at autonomous."""
 
 import json
 
@@ -58,12 +58,13 @@ def test_refused_then_promoted_then_demoted(cli, tmp_path):
     assert [t["to_stage"] for t in history][-3:] == ["suggest", "approve", "autonomous"]
     assert all(t["actor"] == "dana@example.com" and t["evidence_digest"] for t in history)
 
-    # an incident at autonomous: a critical data leak demotes the workflow automatically
-    code, out, err = cli("run", SUITE, "--agent", "simulated", "-a", "kinds=follow_injection", "-a", "mistake_rate=1",
-                         "--stage", "autonomous", *p)
-    assert code == 1
+    # an incident at work: a critical one recorded by a person demotes the version at once
+    code, out, err = cli("incident", "record", WF, "--agent", "oracle@1", "--severity", "critical",
+                         "--reason", "sent a quote to the wrong customer", "--by", "dana@example.com", *p)
+    assert code == 0, err
+    assert "demoted" in out
     _, out, _ = cli("status", WF, "--json", *p, check=0)
-    assert json.loads(out)[0]["stage"] == "approve"
+    assert json.loads(out)[0]["agents"][0]["stage"] == "approve"
     _, out, _ = cli("history", WF, "--json", check=0)
     last = json.loads(out)[-1]
     assert last["to_stage"] == "approve" and last["actor"].startswith("rule:")

@@ -12,7 +12,7 @@ from harness.ledger import Ledger
 from harness.ledger._engine import head_revision
 from harness.ledger._schema import Base
 
-TABLES = {"runs", "mistakes", "run_counts", "plans", "world_changes", "workflow_state", "transitions",
+TABLES = {"runs", "mistakes", "run_counts", "plans", "world_changes", "grants", "workflow_controls", "incidents", "transitions",
           "signoffs", "alembic_version"}
 
 
@@ -68,3 +68,23 @@ def test_default_ledger_lives_in_harness_home(tmp_path, monkeypatch):
     monkeypatch.delenv("HARNESS_LEDGER", raising=False)
     Ledger().close()
     assert (tmp_path / "home" / "ledger.db").exists()
+
+
+def test_a_ledger_from_before_grants_keeps_its_stage_as_the_grant_of_that_version(tmp_path):
+    """Upgrading 0001 → head: a workflow's stage becomes the grant of the version it was granted to."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from harness.ledger._engine import _alembic_config, make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0001")
+        conn.execute(text("INSERT INTO workflow_state (workflow, stage, version, entered_at, entered_run_pk, agent, "
+                          "agent_version) VALUES ('wf.a', 'approve', 2, '2026-01-01 00:00:00', 0, 'bot', '3')"))
+    engine.dispose()
+    with Ledger(url) as ledger:
+        assert ledger.grant("wf.a", "bot", "3")["stage"] == "approve"
+        assert ledger.grant("wf.a", "bot", "4")["stage"] == "sandbox"  # a new version starts at sandbox
+        assert ledger.workflow_state("wf.a")["stage"] == "approve"

@@ -77,8 +77,9 @@ def test_unknown_workflow_and_missing_reason(ledger):
 def test_lower_stage_points_to_demote(ledger):
     put_at(ledger, "suggest")
     put_at(ledger, "approve")
+    record(ledger, 1)
     with pytest.raises(UsageError, match="harness demote"):
-        promotion.promote(ledger, make_policy(), WF, "suggest", "dana", "why")
+        promotion.promote(ledger, make_policy(), WF, "suggest", "dana", "why", agent="sim@1")
 
 
 def test_signer_without_the_role_is_refused(ledger):
@@ -126,9 +127,10 @@ def test_demote_and_history(ledger):
     policy = make_policy()
     put_at(ledger, "suggest")
     put_at(ledger, "approve")
-    t = promotion.demote(ledger, policy, WF, "sandbox", "dana", "wrong discounts reported")
+    [t] = promotion.demote(ledger, policy, WF, "sandbox", "dana", "wrong discounts reported")
     assert (t["from_stage"], t["to_stage"], t["kind"]) == ("approve", "sandbox", "demote")
-    with pytest.raises(UsageError, match="lower stage"):
+    assert (t["agent"], t["agent_version"]) == ("sim", "1")
+    with pytest.raises(UsageError, match="not above suggest"):
         promotion.demote(ledger, policy, WF, "suggest", "dana", "x")
     history = promotion.history(ledger, WF)
     assert [(h["seq"], h["to_stage"]) for h in history] == [(1, "suggest"), (2, "approve"), (3, "sandbox")]
@@ -233,9 +235,9 @@ def test_recertification_due_is_shown(ledger):
     record(ledger, 5)
     promotion.promote(ledger, policy, WF, "suggest", "dana", "go")
     [entry] = promotion.status(ledger, policy, WF)
-    assert entry["recertification"]["due"] is False
+    assert entry["agents"][0]["recertification"]["due"] is False
     from harness.ledger._time import utcnow
 
     [later] = promotion.status(ledger, policy, WF, now=utcnow() + timedelta(days=31))
-    recert = later["recertification"]
+    recert = later["agents"][0]["recertification"]
     assert recert["due"] is True and recert["gate"]["stage"] == "suggest"

@@ -71,7 +71,7 @@ def test_status_promote_history_demote(cli, ledger_url):
     (("promote", "crm.nope", "--to", "suggest", "--by", "dana", "--reason", "x"), "no workflow 'crm.nope'"),
     (("promote", WF, "--to", "approve", "--by", "dana", "--reason", "x"), "one stage at a time"),
     (("promote", WF, "--to", "prod", "--by", "dana", "--reason", "x"), "not a stage"),
-    (("demote", WF, "--to", "sandbox", "--by", "dana", "--reason", "x"), "lower stage"),
+    (("demote", WF, "--to", "sandbox", "--by", "dana", "--reason", "x"), "nothing to demote"),
     (("status", "crm.nope"), "no workflow"),
 ])
 def test_bad_input_exits_2_with_one_clear_line(cli, ledger_url, args, message):

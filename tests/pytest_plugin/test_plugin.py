@@ -294,6 +294,7 @@ def test_approve_stage_with_a_reviewer_records_plans(pytester, suite):
     from harness.ledger import Ledger
 
     result = pytester.runpytest("suite/minimal.yaml", "--harness-agent", "oracle", "--harness-stage", "approve",
+                                "--harness-rehearse",
                                 "--harness-reviewer", "approve-all")
     result.assert_outcomes(passed=1)
     with Ledger(ledger_url()) as ledger:

@@ -79,6 +79,10 @@ def build(ledger: Ledger) -> None:
                              signoff_list=[{"person": "dana@example.com", "roles": ["release-owner"],
                                             "reason": EVIL_SIGNOFF, "at": "2025-01-31T12:00:00Z",
                                             "evidence_digest": "d" * 64}])
+    ledger.record_transition(workflow=WF, agent="careful", agent_version="2", expected_version=0,
+                             from_stage="sandbox", to_stage="suggest", kind="carry-over",
+                             actor="policy:carry_over_versions", reason="version 2 inherits suggest",
+                             source="carried-over", carried_from="careful@1")
     ledger.record_runs([run(version="2", stage="suggest", scenario=scenarios[i % 3],
                             when=feb + timedelta(minutes=10 * i)) for i in range(300)])
     sloppy = []

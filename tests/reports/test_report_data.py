@@ -93,13 +93,14 @@ def test_approval_stage_evidence(report):
 def test_verdict_names_every_criterion_required_vs_measured(report):
     v = section(report)["verdict"]
     assert v["stage"] == "suggest" and v["next_stage"] == "approve" and v["next_gate_met"] is True
-    assert v["granted_to"] == "careful@1" and v["owner"] == "dana@example.com"
+    assert v["granted_to"] == "careful@2" and v["owner"] == "dana@example.com"
     tracks = {(t["agent"], t["agent_version"]): t for t in v["tracks"]}
     sloppy = tracks[("sloppy", "1")]
-    assert sloppy["ready"] is False and set(sloppy["unmet"]) == {"min_runs", "max_mistake_rate", "max_errors"}
+    # sloppy@1 was never granted anything: it is judged on the gate to its own next stage, suggest
+    assert sloppy["ready"] is False and set(sloppy["unmet"]) == {"max_mistake_rate", "max_errors"}
     crit = {c["name"]: c for c in sloppy["criteria"]}
-    assert crit["min_runs"]["required"] == 100 and crit["min_runs"]["measured"] == 51
-    assert crit["max_mistake_rate"]["required"] == 0.05
+    assert crit["min_runs"]["required"] == 20 and crit["min_runs"]["measured"] == 51
+    assert crit["max_mistake_rate"]["required"] == 0.2
     assert crit["max_mistake_rate"]["measured"] == pytest.approx(upper_bound(11, 51), abs=1e-6)
     assert crit["max_errors"]["measured"] == 1 and not crit["max_errors"]["met"]
     assert tracks[("careful", "2")]["ready"] is True and tracks[("careful", "2")]["signoffs"]["met"] is False
@@ -140,7 +141,8 @@ def test_bad_runs_are_most_severe_first_with_their_audit_command(report):
 
 
 def test_stage_history_with_signoffs_and_digests(report):
-    (h,) = section(report)["stage_history"]
+    h, carried = section(report)["stage_history"]
+    assert (carried["kind"], carried["agent_version"], carried["to_stage"]) == ("carry-over", "2", "suggest")
     assert (h["kind"], h["from_stage"], h["to_stage"], h["actor"]) == ("promote", "sandbox", "suggest",
                                                                        "dana@example.com")
     assert h["reason"] == EVIL_REASON and h["signoffs"][0]["reason"] == EVIL_SIGNOFF
