@@ -46,8 +46,8 @@ def serve_command(
     finish_run or disconnects. Exit 0 when the run passed (or no tool was called), 1 otherwise."""
     from harness.commands._common import load_policy_or_default, open_ledger
     from harness.commands.run import _existing_ledger, _Recorder
-    from harness.grants import stages_for_suite
     from harness.config import audit_dir, audit_key
+    from harness.grants import stages_for_suite
     from harness.mcp_server import McpSession, serve_stdio, summary_line
     from harness.models import STAGES
     from harness.runner import RunConfig

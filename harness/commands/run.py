@@ -53,11 +53,10 @@ def run_command(
 ) -> None:
     """Run scenarios against an agent. Exit 0 when every run passed, 1 when any failed or errored."""
     from harness.agents import load_agent, parse_options
+    from harness.grants import stages_for_suite
     from harness.plans import parse_reviewer
     from harness.runner import RunConfig
     from harness.scenario import load_scenarios
-
-    from harness.grants import stages_for_suite
 
     if stage is not None and stage not in STAGES:
         raise UsageError(f"unknown stage {stage!r}.", field="--stage", expected="one of " + ", ".join(STAGES))

@@ -34,8 +34,8 @@ def test_simulated_mistakes_are_varied_and_reproducible(run_json):
 
 
 def test_suggest_contains_everything(run_json):
-    code, data = run_json(SCENARIOS, "--agent", "simulated", "-a", "mistake_rate=0.5", "--stage", "suggest", "--rehearse",
-                          "--no-ledger", "--no-audit")
+    code, data = run_json(SCENARIOS, "--agent", "simulated", "-a", "mistake_rate=0.5", "--stage", "suggest",
+                          "--rehearse", "--no-ledger", "--no-audit")
     assert code == 1
     assert all(not any(r["blast_radius"]["realised"].values()) for r in data["results"])
     assert any(any(r["blast_radius"]["potential"].values()) for r in data["results"] if r["mistakes"])
@@ -45,13 +45,15 @@ def test_careful_reviewer_catches_more_as_the_catch_rate_rises(run_json, cli):
     totals = []
     for rate in ("0", "0.6", "1"):
         _, data = run_json(SCENARIOS, "--agent", "simulated", "-a", "mistake_rate=0.6", "--trials", "2",
-                           "--stage", "approve", "--rehearse", "--reviewer", "careful", "--catch-rate", rate, "--no-ledger",
+                           "--stage", "approve", "--rehearse", "--reviewer", "careful", "--catch-rate", rate,
+                           "--no-ledger",
                            "--no-audit")
         totals.append(sum(r["blast_radius"]["realised"]["irreversible_ops"]
                           + r["blast_radius"]["realised"]["entities_touched"] for r in data["results"]))
     assert totals[0] > totals[1] > totals[2] == 0, totals
     code, out, _ = cli("run", SCENARIOS / "files", "--agent", "simulated", "-a", "mistake_rate=1", "--stage",
-                       "approve", "--rehearse", "--reviewer", "careful", "--catch-rate", "0.5", "--no-ledger", "--no-audit")
+                       "approve", "--rehearse", "--reviewer", "careful", "--catch-rate", "0.5", "--no-ledger",
+                       "--no-audit")
     assert "the reviewer caught" in out and "The stage contained" in out
 
 

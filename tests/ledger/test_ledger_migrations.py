@@ -12,7 +12,8 @@ from harness.ledger import Ledger
 from harness.ledger._engine import head_revision
 from harness.ledger._schema import Base
 
-TABLES = {"runs", "mistakes", "run_counts", "plans", "world_changes", "grants", "workflow_controls", "incidents", "transitions",
+TABLES = {"runs", "mistakes", "run_counts", "plans", "world_changes", "grants", "workflow_controls", "incidents",
+          "transitions",
           "signoffs", "alembic_version"}
 
 
