@@ -149,8 +149,10 @@ def promote_cmd(workflow: Annotated[str, typer.Argument(help="The workflow to pr
                 override: Annotated[bool, typer.Option("--override", help="Promote although criteria are "
                                                        "unmet; recorded as an override.")] = False,
                 ledger: LedgerOpt = None, policy: PolicyOpt = None, as_json: JsonOpt = False) -> None:
-    """Promote one agent version of WORKFLOW one stage up when the gate is met (refused with every
-    unmet criterion)."""
+    """Promote one agent version of WORKFLOW one stage up when the gate is met (refused with every unmet criterion).
+
+    --to defaults to the version's next stage; --agent names the version when several have evidence.
+    """
     from harness import promotion
 
     def work():
@@ -243,7 +245,8 @@ def resume_cmd(workflow: Annotated[str, typer.Argument(help="The workflow to res
     typer.echo(f"resumed {t['workflow']} by {t['actor']} (transition #{t['seq']})")
 
 
-incident_app = typer.Typer(help="Incidents at work: record one, list them.", no_args_is_help=True)
+incident_app = typer.Typer(help="Incidents at work: record one (the demotion rules apply at once), list them.",
+                          no_args_is_help=True)
 
 
 @incident_app.command("record")

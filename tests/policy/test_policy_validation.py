@@ -251,7 +251,7 @@ def test_bundled_policy_is_valid_and_covers_bundled_workflows():
         assert wf.ladder == ["sandbox", "suggest", "approve", "autonomous"]
         assert 15 <= wf.gate("suggest").min_runs <= 30 and 50 <= wf.gate("approve").min_runs <= 100
         assert 0.10 <= wf.gate("suggest").max_mistake_rate <= 0.20
-        assert {t.on for t in wf.demotion} == {"severity", "mistake_rate"}  # `on:` survived YAML 1.1
+        assert {t.on for t in wf.demotion} == {"severity", "mistake_rate", "incident"}  # `on:` survived YAML 1.1
 
 
 def test_bounds_for():
