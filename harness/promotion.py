@@ -74,12 +74,26 @@ def status(ledger: Ledger, policy: Policy, workflow: str | None = None, agent: s
     grants_by_wf: dict[str, list[dict]] = defaultdict(list)
     for g in ledger.grants(workflow):
         grants_by_wf[g["workflow"]].append(g)
+    work = {(w["workflow"], w["agent"], w["agent_version"]): w for w in ledger.work_summary(workflow)}
+    incidents: dict[tuple, list[dict]] = defaultdict(list)
+    for i in ledger.incidents(workflow):
+        incidents[(i["workflow"], i["agent"], i["agent_version"])].append(i)
     out = []
     with ledger.read() as conn:
         for name in names:
-            out.append(_workflow_status(conn, ledger, policy, name, tracks_by_wf[name], grants_by_wf[name],
-                                        agent, now))
+            entry = _workflow_status(conn, ledger, policy, name, tracks_by_wf[name] + _work_tracks(work, name),
+                                     grants_by_wf[name], agent, now)
+            for t in entry["agents"]:
+                key = (name, t["agent"], t["agent_version"])
+                t["production"] = work.get(key)
+                t["incidents"] = incidents.get(key, [])
+            out.append(entry)
     return out
+
+
+def _work_tracks(work: dict, workflow: str) -> list[dict]:
+    """Versions seen only at work (sessions through ``harness gateway serve``) still get a status line."""
+    return [{"workflow": w, "agent": a, "agent_version": v, "runs": 0} for (w, a, v) in work if w == workflow]
 
 
 def _workflow_names(ledger: Ledger, policy: Policy, workflow: str | None) -> list[str]:
@@ -93,7 +107,9 @@ def _workflow_names(ledger: Ledger, policy: Policy, workflow: str | None) -> lis
 
 def _merge_tracks(tracks: list[dict], grants: list[dict]) -> list[dict]:
     """Versions with runs and versions with a grant (a carried-over grant may have no runs yet)."""
-    seen = {(t["agent"], t["agent_version"]): dict(t) for t in tracks}
+    seen: dict[tuple, dict] = {}
+    for t in tracks:
+        seen.setdefault((t["agent"], t["agent_version"]), dict(t))
     for g in grants:
         seen.setdefault((g["agent"], g["agent_version"]), {"workflow": g["workflow"], "agent": g["agent"],
                                                            "agent_version": g["agent_version"], "runs": 0})

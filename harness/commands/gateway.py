@@ -66,6 +66,9 @@ def serve_command(
     if unknown:
         err.print(f"note: the tool map names upstream(s) {', '.join(unknown)} that no --upstream gives.")
     store = open_ledger(ledger)
+    from harness.grants import current_grant
+
+    current_grant(store, the_policy, workflow, name, version)  # a new version may carry a grant over (recorded)
 
     def make_gateway(upstreams):
         return Gateway(workflow=workflow, agent=name, version=version, policy=the_policy, ledger=store,

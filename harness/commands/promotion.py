@@ -105,6 +105,16 @@ def _print_status(console: Console, entry: dict[str, Any]) -> None:
             granted += f" since {_when(track['granted_at'])}"
         label = (f"  {escape(track['agent'])}@{escape(track['agent_version'])} — granted {granted} — "
                  f"{track['runs']} runs recorded")
+        work = track.get("production")
+        if work:
+            label += (f"\n    at work: {work['sessions']} sessions, {work['forwarded_writes']} writes forwarded, "
+                      f"{work['refused']} refused, suggestions {work['suggestions_accepted']} accepted / "
+                      f"{work['suggestions_rejected']} rejected / {work['suggestions_pending']} pending, "
+                      f"{work['env_errors']} upstream errors")
+        if track.get("incidents"):
+            worst = max(track["incidents"], key=lambda i: ["low", "medium", "high", "critical"].index(i["severity"]))
+            label += (f"\n    [red]{len(track['incidents'])} incident(s)[/], worst {worst['severity']}: "
+                      f"{escape(worst['reason'])}")
         recert = track.get("recertification")
         if recert and recert["due"]:
             rg = recert["gate"]

@@ -30,13 +30,8 @@ class ExposedTool:
 
 
 def read_grant(ledger: Any, workflow: str, agent: str, version: str) -> dict[str, Any]:
-    """The stage granted to ``agent@version`` (the workflow's stage on ledgers without per-version grants)."""
-    grant = getattr(ledger, "grant", None)
-    if grant is not None:
-        return grant(workflow, agent, version)
-    state = ledger.workflow_state(workflow)
-    return {"stage": state["stage"], "paused": False, "pause": None, "granted_at": state.get("entered_at"),
-            "source": "default" if not state.get("version") else "granted"}
+    """The stage granted to ``agent@version`` and the workflow's pause, read at every call."""
+    return ledger.grant(workflow, agent, version)
 
 
 def result_text(result: Any) -> str:

@@ -126,7 +126,8 @@ def test_incident_demotes_at_once_and_pause_is_recorded(cli, tmp_path):
     code, out, err = cli("incident", "record", WF, "--agent", "oracle@1", "--severity", "medium",
                          "--reason", "emailed the wrong contact", "--by", "dana@example.com", *p)
     assert code == 0, err
-    assert _status(cli, p)["oracle@1"]["stage"] == "suggest"
+    track = _status(cli, p)["oracle@1"]
+    assert track["stage"] == "suggest" and track["incidents"][0]["reason"] == "emailed the wrong contact"
     _, out, _ = cli("incident", "list", WF, "--json", check=0)
     [incident] = json.loads(out)
     assert incident["severity"] == "medium" and incident["stage"] == "autonomous" and incident["demotion_seq"]

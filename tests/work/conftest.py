@@ -29,7 +29,7 @@ def grant(url: str, stage: str, workflow: str = WORKFLOW, agent: str = "bot", ve
     from harness.ledger import Ledger
 
     with Ledger(url) as led:
-        state = led.workflow_state(workflow)
+        state = led.grant(workflow, agent, version)
         if state["stage"] == stage:
             return
         kind = "promote" if ["sandbox", "suggest", "approve", "autonomous"].index(stage) > \

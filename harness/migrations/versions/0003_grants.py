@@ -5,8 +5,8 @@ sandbox. Existing ``workflow_state`` rows become grants of the version they name
 rehearsal (above the grant, on the fakes) are marked and never count as evidence. A workflow can be
 paused (every write refused) and people record incidents from work.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003_grants
+Revises: 0002_work
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003_grants"
+down_revision = "0002_work"
 branch_labels = None
 depends_on = None
 
