@@ -122,7 +122,7 @@ def demo_command(
 
     _step(4, "Suggest: writes become suggestions — realised blast radius stays zero (the sloppy version, "
              "not granted suggest, runs it only as a rehearsal that never counts as evidence)")
-    _print_runs(run("suggest", max(2, trials // 2)), "suggest")
+    _print_runs(run("suggest", 3 * trials), "suggest")
 
     _step(5, "Status again, and promotion to approve where the evidence is there")
     ready = _print_status(promotion.status(ledger, policy), label_of)
