@@ -145,3 +145,31 @@ def burn_rate_exceeded(flags_newest_first: list[bool], long_runs: int, short_run
         return False, (sum(long_) / len(long_) if long_ else 0.0), (sum(short) / len(short) if short else 0.0)
     long_rate, short_rate = sum(long_) / len(long_), sum(short) / len(short)
     return long_rate > max_rate and short_rate > max_rate, long_rate, short_rate
+
+
+# -- vectorised forms (numpy/scipy, imported on first use: reports draw thousands of bounds) ----------------
+def upper_bounds(k, n, confidence: float = 0.95, method: Method = "clopper-pearson"):
+    """``upper_bound`` over arrays of k and n (a numpy array; 1.0 where n == 0 or k == n)."""
+    import numpy as np
+
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    if method != "clopper-pearson":
+        return np.array([upper_bound(int(a), int(b), confidence, method) for a, b in zip(k, n, strict=True)])
+    from scipy.special import betaincinv
+
+    safe = np.where(k < n, n - k, 1.0)
+    return np.where((k < n) & (n > 0), betaincinv(k + 1, safe, confidence), 1.0)
+
+
+def intervals(k, n, confidence: float = 0.95):
+    """Two-sided Clopper-Pearson ``interval`` over arrays of k and n: (lower, upper) numpy arrays."""
+    import numpy as np
+    from scipy.special import betaincinv
+
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    alpha = 1 - confidence
+    safe_lo = np.where(k > 0, k, 1.0)
+    safe_hi = np.where(k < n, n - k, 1.0)
+    lo = np.where((k > 0) & (n > 0), betaincinv(safe_lo, n - safe_lo + 1, alpha / 2), 0.0)
+    hi = np.where((k < n) & (n > 0), betaincinv(k + 1, safe_hi, 1 - alpha / 2), 1.0)
+    return lo, hi

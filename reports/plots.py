@@ -14,7 +14,7 @@ from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MaxNLocator, NullLocator, PercentFormatter
 
 from harness.models import BLAST_DIMENSIONS, SEVERITIES
 
@@ -70,12 +70,18 @@ def _broken_at_gaps(points: list[dict]) -> tuple[list, list, list, list]:
 
 
 def rate_figure(section: dict[str, Any]) -> bytes | None:
-    """Rolling mistake rate per agent version, its confidence band, the gate's threshold, stage spans."""
+    """Rolling mistake rate per agent version, its confidence band, the gate's threshold, stage spans.
+
+    The versions are drawn above the threshold line and the axis starts a little below zero, so a
+    version at 0% stays visible; the legend sits under the plot, never over the data.
+    """
     s = section["mistake_rate_series"]
     tracks = [t for t in s["tracks"] if t["points"]][:MAX_TRACKS]
     if not tracks:
         return None
-    fig = _new(8.6, 3.4)
+    entries = len(tracks) + len({sp["stage"] for sp in s["stage_spans"]}) + (s.get("threshold") is not None)
+    legend_rows = math.ceil(entries / 2)
+    fig = _new(8.6, 3.0 + 0.2 * legend_rows, bottom=0.75 + 0.2 * legend_rows)
     ax = fig.add_subplot()
     seen_stages = set()
     for span in s["stage_spans"]:
@@ -84,6 +90,11 @@ def rate_figure(section: dict[str, Any]) -> bytes | None:
         ax.axvspan(span["from_run"] - 0.5, span["to_run"] + 0.5, color=STAGE_COLOURS.get(span["stage"], "#eeeeee"),
                    zorder=0, label=label, lw=0)
     top = 0.0
+    threshold = s.get("threshold")
+    if threshold is not None:
+        ax.axhline(threshold, color="#c62828", ls=(0, (5, 3)), lw=1.2, zorder=2.5,
+                   label=_text(f"{s['threshold_label']}: upper bound ≤ {threshold:.1%}"))
+        top = threshold
     for i, t in enumerate(tracks):
         colour = TRACK_COLOURS[i % len(TRACK_COLOURS)]
         xs, rate, lo, hi = _broken_at_gaps(t["points"])
@@ -91,22 +102,18 @@ def rate_figure(section: dict[str, Any]) -> bytes | None:
         label = _text(f"{t['agent']}@{t['agent_version']} (rolling {t['window_runs']} runs)")
         if len(xs) == 1:
             ax.errorbar(xs, rate, yerr=[[rate[0] - lo[0]], [hi[0] - rate[0]]], fmt="o", color=colour, label=label,
-                        capsize=4, zorder=3)
+                        capsize=4, zorder=4)
         else:
             ax.fill_between(xs, lo, hi, color=colour, alpha=0.18, lw=0, zorder=2)
-            ax.plot(xs, rate, color=colour, lw=1.6, label=label, zorder=3)
-    threshold = s.get("threshold")
-    if threshold is not None:
-        ax.axhline(threshold, color="#c62828", ls="--", lw=1.3, zorder=4,
-                   label=_text(f"{s['threshold_label']}: upper bound ≤ {threshold:.1%}"))
-        top = max(top, threshold)
-    ax.set_ylim(0, min(1.0, max(0.02, top * 1.15)))
+            ax.plot(xs, rate, color=colour, lw=1.8, label=label, zorder=4 + i * 0.1)
+    top = min(1.0, max(0.02, top * 1.15))
+    ax.set_ylim(-0.04 * top, top)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel("run (oldest first)")
     ax.set_ylabel("runs with a mistake")
-    ax.set_title(f"Mistake rate, {s['confidence']:.0%} Clopper-Pearson band", fontsize=10)
+    ax.set_title(f"Mistake rate, {s['confidence']:.0%} Clopper-Pearson band", fontsize=10, y=1.0, pad=4)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right", framealpha=0.9)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
     return _png(fig)
 
 
@@ -128,10 +135,11 @@ def blast_figure(section: dict[str, Any]) -> bytes | None:
                color=BASIS_COLOURS["realised"], label="realised")
         ax.set_yscale("log")
         ax.set_ylim(bottom=0.7)
+        ax.yaxis.set_minor_locator(NullLocator())  # minor ticks on a log axis cost more than the bars
         step = max(1, len(bins) // 6)
         ax.set_xticks(list(xs)[::step], [b["label"] for b in bins][::step], fontsize=7, rotation=30)
         ax.tick_params(axis="y", labelsize=7)
-        ax.set_title(dim.replace("_", " "), fontsize=9)
+        ax.set_title(dim.replace("_", " "), fontsize=9, y=1.0, pad=4)
     axes[0].set_ylabel("runs", fontsize=8)
     axes[-1].legend(fontsize=7)
     return _png(fig)
@@ -152,8 +160,9 @@ def stages_figure(section: dict[str, Any]) -> bytes | None:
         ax.bar([x + 0.2 for x in xs], [s["realised"][dim] for s in stages], 0.4, color=BASIS_COLOURS["realised"],
                label="realised")
         ax.set_xticks(list(xs), names, fontsize=7, rotation=20)
+        ax.yaxis.set_major_locator(MaxNLocator(4))
         ax.tick_params(axis="y", labelsize=7)
-        ax.set_title(dim.replace("_", " "), fontsize=9)
+        ax.set_title(dim.replace("_", " "), fontsize=9, y=1.0, pad=4)
     axes[-1].legend(fontsize=7)
     return _png(fig)
 
@@ -179,23 +188,25 @@ def mistakes_figure(mistakes: dict[str, Any]) -> bytes | None:
 
 
 def overview_figure(report: dict[str, Any]) -> bytes | None:
-    """Per workflow: mistake rate and its upper bound against the next gate's threshold."""
-    rows = [w for w in report["overall"]["workflows"] if w["mistake_rate"] is not None]
+    """Per workflow and agent version: its own mistake rate and upper bound against the next gate's threshold."""
+    rows = [(f"{w['workflow']} · {v['agent']}@{v['agent_version']}", v) for w in report["overall"]["workflows"]
+            for v in w["versions"] if v["mistake_rate"] is not None]
     if not rows:
         return None
-    fig = _new(8.6, 0.5 * len(rows) + 1.3, left=max(1.0, 0.075 * max(len(w["workflow"]) for w in rows)), top=0.15)
+    fig = _new(8.6, 0.42 * len(rows) + 1.3, left=max(1.0, 0.07 * max(len(label) for label, _ in rows)), top=0.15)
     ax = fig.add_subplot()
     ys = list(range(len(rows)))[::-1]
-    for y, w in zip(ys, rows):
-        ax.plot([w["mistake_rate"], w["upper_bound"]], [y, y], color="#1f77b4", lw=3, solid_capstyle="butt")
-        ax.plot([w["mistake_rate"]], [y], "o", color="#1f77b4")
-        if w["threshold"] is not None:
-            ax.plot([w["threshold"]], [y], marker="|", ms=18, mew=2.5, color="#c62828")
-    ax.set_yticks(ys, [_text(w["workflow"]) for w in rows], fontsize=8)
+    for y, (_, v) in zip(ys, rows, strict=True):
+        if v["threshold"] is not None:
+            ax.plot([v["threshold"]], [y], marker="|", ms=18, mew=2.5, color="#c62828", zorder=2)
+        colour = "#1b7f3b" if v["next_gate_met"] else "#1f77b4"
+        ax.plot([v["mistake_rate"], v["upper_bound"]], [y, y], color=colour, lw=3, solid_capstyle="butt", zorder=3)
+        ax.plot([v["mistake_rate"]], [y], "o", color=colour, zorder=4, clip_on=False)
+    ax.set_yticks(ys, [_text(label) for label, _ in rows], fontsize=8)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlim(left=0)
-    ax.set_xlabel("mistake rate: dot = measured, bar end = upper bound, red mark = next gate's threshold",
-                  fontsize=8)
+    ax.set_xlabel("mistake rate: dot = measured, bar end = upper bound, red mark = next gate's threshold "
+                  "(green: gate met)", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     return _png(fig)
 

@@ -188,10 +188,19 @@ def render_markdown(report: dict[str, Any], image_paths: dict[str, str] | None =
                      f"runs with a mistake: {pct(t['mistake_rate'], 2)} (95% upper bound {pct(t['upper_bound'], 2)}); "
                      f"worst severity {md(t['worst_severity'] or 'none')}.")
         lines.append("")
-    lines += _table(["workflow", "stage", "next", "verdict", "runs", "mistake rate", "upper bound", "threshold"],
-                    [[md(w["workflow"]), md(w["stage"]), md(w["next_stage"] or "—"), _verdict_word(w), num(w["runs"]),
-                      pct(w["mistake_rate"], 2), pct(w["upper_bound"], 2), pct(w["threshold"], 2)]
-                     for w in o["workflows"]])
+    lines += ["### Verdicts per workflow and agent version", ""]
+    lines += _table(["workflow", "stage", "next", "agent version", "next gate", "runs", "mistake rate", "upper bound",
+                     "threshold", "worst severity"],
+                    [[md(w["workflow"]), md(w["stage"]), md(w["next_stage"] or "—"),
+                      md(f"{v['agent']}@{v['agent_version']}"), _gate_word(v), num(v["runs"]),
+                      pct(v["mistake_rate"], 2), pct(v["upper_bound"], 2), pct(v["threshold"], 2),
+                      md(v["worst_severity"] or "none")]
+                     for w in o["workflows"] for v in (w["versions"] or [_no_version(w)])])
+    lines += ["Each row is one agent version's own runs in that workflow; the gate judges each version on its "
+              "own evidence. Pooled per workflow (every version together, never what a gate judges): "
+              + "; ".join(f"{md(w['workflow'])} {num(w['pooled']['runs'])} runs, "
+                          f"{pct(w['pooled']['mistake_rate'], 2)} (bound {pct(w['pooled']['upper_bound'], 2)})"
+                          for w in o["workflows"]) + ".", ""]
     if "overview" in imgs:
         lines += [f"![mistake rate per workflow]({imgs['overview']})", ""]
     lines += ["### Agent versions", ""] + _agents_md(o["agents"], with_workflows=True)
@@ -207,14 +216,21 @@ def _counted_text(severities: list[str]) -> str:
     return "any severity" if len(severities) == len(SEVERITIES) else md("/".join(severities)) + " mistakes"
 
 
-def _verdict_word(w: dict[str, Any]) -> str:
-    if w["next_stage"] is None:
+def _no_version(w: dict[str, Any]) -> dict[str, Any]:
+    """The row of a workflow without any agent version to judge."""
+    return {"agent": "—", "agent_version": "—", "next_stage": w["next_stage"], "next_gate_met": None, "unmet": [],
+            "runs": 0, "mistake_rate": None, "upper_bound": None, "threshold": w["threshold"],
+            "worst_severity": None}
+
+
+def _gate_word(v: dict[str, Any]) -> str:
+    if v["next_stage"] is None:
         return "top of ladder"
-    if w["next_gate_met"] is None:
+    if v["next_gate_met"] is None:
         return "no evidence"
-    if w["next_gate_met"]:
-        return f"**gate met** by {md(w['closest_track'])}"
-    return f"not met; closest {md(w['closest_track'])} is short on " + md(", ".join(w["unmet"]))
+    if v["next_gate_met"]:
+        return "**met**"
+    return "not met: " + md(", ".join(v["unmet"]))
 
 
 def _agents_md(agents: list[dict[str, Any]], with_workflows: bool = False) -> list[str]:

@@ -50,7 +50,7 @@ def _build_and_write(out: Path, workflows: list[str] | None, since: str | None, 
     from harness.ledger import Ledger
     from harness.policy import load_policy
     from reports import build_report, format_for, parse_since, write_report
-    from reports.data import check_ledger_exists
+    from reports.scope import check_ledger_exists
 
     format_for(out)  # a bad extension fails before any work
     since_dt = parse_since(since)

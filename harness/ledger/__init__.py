@@ -5,8 +5,9 @@ migrated with alembic when a ledger is opened.
 """
 
 from harness.ledger import _evidence as evidence
+from harness.ledger import _report_queries as report_queries
 from harness.ledger._evidence import Window
 from harness.ledger._plans import PLAN_STATUSES
 from harness.ledger._store import Ledger
 
-__all__ = ["PLAN_STATUSES", "Ledger", "Window", "evidence"]
+__all__ = ["PLAN_STATUSES", "Ledger", "Window", "evidence", "report_queries"]

@@ -8,9 +8,9 @@ import pytest
 from harness.errors import NotFoundError, UsageError
 from harness.ledger import Ledger
 from harness.policy import policy_from_dict
-from harness.stats import interval, upper_bound
+from harness.stats import interval, upper_bound, upper_bounds
+from harness.stats import intervals as cp_interval
 from reports import SCHEMA, build_report, parse_since, render_json
-from reports.data import cp_interval, upper_bounds
 
 from ._report_ledger import (
     EVIL_DETAIL,
@@ -241,7 +241,7 @@ def _cells(*rows):
 
 
 def test_pass_k_by_hand_from_grouped_counts():
-    from reports.data import pass_k
+    from reports.tables import pass_k
 
     # scenario A: 3 of 4 passed, B: 4 of 4
     got = {e["k"]: e for e in pass_k(_cells(("A", "pass", 3), ("A", "fail", 1), ("B", "pass", 4)))}
@@ -259,7 +259,7 @@ def test_pass_k_by_hand_from_grouped_counts():
 
 
 def test_pass_k_counts_errored_runs_as_not_passed():
-    from reports.data import pass_k
+    from reports.tables import pass_k
 
     # 3 passes, an agent error and an environment error: n = 5, c = 3 (not 3 of 3)
     got = {e["k"]: e["value"] for e in pass_k(_cells(("A", "pass", 3), ("A", "error", 2)))}
@@ -269,7 +269,7 @@ def test_pass_k_counts_errored_runs_as_not_passed():
 def test_pass_k_keeps_agent_versions_and_workflows_apart():
     import pandas as pd
 
-    from reports.data import pass_k
+    from reports.tables import pass_k
 
     df = pd.concat([_cells(("A", "pass", 2)), _cells(("A", "fail", 2)).assign(agent_version="2"),
                     _cells(("A", "pass", 2)).assign(workflow=WF2)])

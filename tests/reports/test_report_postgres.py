@@ -4,7 +4,7 @@ The report streams runs through the driver's server-side cursor there; its numbe
 SQLite ledger's for the same runs.
 """
 
-
+import pytest
 
 from harness.ledger import Ledger
 from reports import build_report
@@ -21,11 +21,12 @@ def _strip(report):
     return report
 
 
-def test_postgres_report_equals_sqlite_report(pg_url, ledger, policy):
+@pytest.mark.parametrize("since", [None, "2025-01-01T00:00:00Z"])
+def test_postgres_report_equals_sqlite_report(pg_url, ledger, policy, since):
     with Ledger(pg_url) as pg:
         build(pg)
-        on_pg = build_report(pg, policy, now=NOW, since="2025-01-01T00:00:00Z")
-    on_sqlite = build_report(ledger, policy, now=NOW, since="2025-01-01T00:00:00Z")
+        on_pg = build_report(pg, policy, now=NOW, since=since)
+    on_sqlite = build_report(ledger, policy, now=NOW, since=since)
     # run ids (a counter) and transition times (the clock) differ between the two; nothing else may
     for r in (on_pg, on_sqlite):
         for w in r["workflows"]:
