@@ -19,7 +19,7 @@ from harness.ledger._time import iso, utcnow
 from harness.models import BLAST_DIMENSIONS, SEVERITIES
 from harness.policy import Policy
 from reports import runs_table, series, tables, verdicts
-from reports.scope import agent_text, ledger_label, parse_since, resolve_scope
+from reports.scope import agent_text, ledger_label, parse_since, policy_label, resolve_scope
 
 SCHEMA = "harness.trust-report/2"
 DEFAULT_CONFIDENCE = 0.95
@@ -92,7 +92,7 @@ def build_report(ledger: Ledger, policy: Policy, *, workflows: list[str] | None 
         "schema": SCHEMA,
         "generated_at": iso(now),
         "ledger": ledger_label(ledger),
-        "policy": {"path": policy.path, "digest": policy.digest},
+        "policy": {"path": policy_label(policy.path), "digest": policy.digest},
         "filters": {"workflows": list(selection.workflows), "since": iso(selection.since),
                     "agent": agent_text(selection)},
         "definitions": DEFINITIONS,

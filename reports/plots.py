@@ -46,6 +46,12 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def _legend_on_top(fig: Figure, ax: Any) -> None:
+    """One legend for the figure, above the plots: never over the bars."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncols=len(labels), fontsize=7, frameon=False)
+
+
 def _text(value: Any) -> str:
     """Labels come from the ledger: keep matplotlib from reading ``$…$`` as mathtext."""
     return str(value).replace("$", r"\$")
@@ -123,7 +129,7 @@ def blast_figure(section: dict[str, Any]) -> bytes | None:
     shown = [d for d in BLAST_DIMENSIONS if dims[d]["potential"]["max"] or dims[d]["realised"]["max"]]
     if not section["totals"]["runs"] or not shown:
         return None
-    fig = _new(2.3 * len(shown) + 0.8, 2.9, left=0.6, bottom=0.75, wspace=0.35)
+    fig = _new(2.3 * len(shown) + 0.8, 3.1, left=0.6, bottom=0.75, top=0.6, wspace=0.35)
     axes = fig.subplots(1, len(shown), squeeze=False)[0]
     for ax, dim in zip(axes, shown):
         bins = dims[dim]["histogram"]
@@ -141,7 +147,7 @@ def blast_figure(section: dict[str, Any]) -> bytes | None:
         ax.tick_params(axis="y", labelsize=7)
         ax.set_title(dim.replace("_", " "), fontsize=9, y=1.0, pad=4)
     axes[0].set_ylabel("runs", fontsize=8)
-    axes[-1].legend(fontsize=7)
+    _legend_on_top(fig, axes[-1])
     return _png(fig)
 
 
@@ -150,7 +156,7 @@ def stages_figure(section: dict[str, Any]) -> bytes | None:
     stages = section["blast_radius"]["by_stage"]
     if not stages or not any(s["potential"][d] or s["realised"][d] for s in stages for d in BLAST_DIMENSIONS):
         return None
-    fig = _new(11, 2.7, left=0.6, bottom=0.7, wspace=0.35)
+    fig = _new(11, 2.9, left=0.6, bottom=0.7, top=0.6, wspace=0.35)
     axes = fig.subplots(1, len(BLAST_DIMENSIONS))
     names = [s["stage"] for s in stages]
     for ax, dim in zip(axes, BLAST_DIMENSIONS):
@@ -172,7 +178,7 @@ def mistakes_figure(mistakes: dict[str, Any]) -> bytes | None:
     rows = mistakes["by_type_severity"]
     if not rows:
         return None
-    fig = _new(7.5, 0.45 * len(rows) + 1.1, left=1.45, bottom=0.5, top=0.15)
+    fig = _new(7.5, 0.45 * len(rows) + 1.35, left=1.45, bottom=0.5, top=0.4)
     ax = fig.add_subplot()
     labels = [_text(r["type"]) for r in rows][::-1]
     left = [0] * len(rows)
@@ -182,7 +188,7 @@ def mistakes_figure(mistakes: dict[str, Any]) -> bytes | None:
         left = [a + b for a, b in zip(left, values)]
     ax.set_xlabel("mistakes")
     ax.tick_params(labelsize=8)
-    ax.legend(fontsize=7, ncols=4, loc="lower right")
+    ax.legend(fontsize=7, ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     ax.grid(axis="x", alpha=0.3)
     return _png(fig)
 
@@ -204,7 +210,7 @@ def overview_figure(report: dict[str, Any]) -> bytes | None:
         ax.plot([v["mistake_rate"]], [y], "o", color=colour, zorder=4, clip_on=False)
     ax.set_yticks(ys, [_text(label) for label, _ in rows], fontsize=8)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlim(left=0)
+    ax.set_xlim(left=-0.015 * max(ax.get_xlim()[1], 0.01))  # a version at 0% stays clear of the axis
     ax.set_xlabel("mistake rate: dot = measured, bar end = upper bound, red mark = next gate's threshold "
                   "(green: gate met)", fontsize=8)
     ax.grid(axis="x", alpha=0.3)

@@ -178,17 +178,8 @@ def render_markdown(report: dict[str, Any], image_paths: dict[str, str] | None =
                  f"Workflows: {md(', '.join(f['workflows']))}; since: {md(f['since'] or 'the first run')}; "
                  f"agent: {md(f['agent'] or 'all')}.")
     lines.append("")
-    lines += ["## Overall", ""]
-    if t["runs"] == 0:
-        lines += ["**No evidence:** no runs match this report's filters.", ""]
-    else:
-        lines.append(f"{num(t['runs'])} runs ({num(t['infra_errors'])} harness/environment errors not counted); "
-                     f"pass rate {pct(t['pass_rate'])}, pass^k {pass_k_values(t['pass_k'])} "
-                     f"({pass_k_scenarios(t['pass_k'])}); {num(t['with_mistake'])} of {num(t['counted_runs'])} counted "
-                     f"runs with a mistake: {pct(t['mistake_rate'], 2)} (95% upper bound {pct(t['upper_bound'], 2)}); "
-                     f"worst severity {md(t['worst_severity'] or 'none')}.")
-        lines.append("")
-    lines += ["### Verdicts per workflow and agent version", ""]
+    lines += ["## Verdicts", ""]
+    lines += [f"- **{md(w['workflow'])}**: {md(w['summary'])}." for w in o["workflows"]] + [""]
     lines += _table(["workflow", "stage", "next", "agent version", "next gate", "runs", "mistake rate", "upper bound",
                      "threshold", "worst severity"],
                     [[md(w["workflow"]), md(w["stage"]), md(w["next_stage"] or "—"),
@@ -201,6 +192,16 @@ def render_markdown(report: dict[str, Any], image_paths: dict[str, str] | None =
               + "; ".join(f"{md(w['workflow'])} {num(w['pooled']['runs'])} runs, "
                           f"{pct(w['pooled']['mistake_rate'], 2)} (bound {pct(w['pooled']['upper_bound'], 2)})"
                           for w in o["workflows"]) + ".", ""]
+    lines += ["## All workflows together (pooled)", ""]
+    if t["runs"] == 0:
+        lines += ["**No evidence:** no runs match this report's filters.", ""]
+    else:
+        lines.append(f"{num(t['runs'])} runs ({num(t['infra_errors'])} harness/environment errors not counted); "
+                     f"pass rate {pct(t['pass_rate'])}, pass^k {pass_k_values(t['pass_k'])} "
+                     f"({pass_k_scenarios(t['pass_k'])}); {num(t['with_mistake'])} of {num(t['counted_runs'])} counted "
+                     f"runs with a mistake: {pct(t['mistake_rate'], 2)} (95% upper bound {pct(t['upper_bound'], 2)}); "
+                     f"worst severity {md(t['worst_severity'] or 'none')}.")
+        lines.append("")
     if "overview" in imgs:
         lines += [f"![mistake rate per workflow]({imgs['overview']})", ""]
     lines += ["### Agent versions", ""] + _agents_md(o["agents"], with_workflows=True)

@@ -75,10 +75,40 @@ def resolve_scope(ledger: Ledger, policy: Policy, workflows: list[str] | None, s
 
 
 def ledger_label(ledger: Ledger) -> str:
-    return ledger.engine.url.render_as_string(hide_password=True)
+    """The ledger's URL without its password; a SQLite file inside the working folder by its relative path."""
+    url = ledger.engine.url
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and Path(database).is_absolute():
+        try:
+            return f"sqlite:///{Path(database).relative_to(Path.cwd()).as_posix()}"
+        except ValueError:
+            pass
+    return url.render_as_string(hide_password=True)
 
 
 def agent_text(selection: report_queries.Selection) -> str | None:
     if selection.agent is None:
         return None
     return selection.agent if selection.agent_version is None else f"{selection.agent}@{selection.agent_version}"
+
+
+def policy_label(path: str | None) -> str | None:
+    """How the header names the policy: as the user gave it, relative to the working folder when it lies
+    inside it, and ``bundled: …`` for the packaged default — never this machine's absolute path to it."""
+    if not path:
+        return path
+    from harness import config
+
+    given = Path(path)
+    bundled = config.default_policy_path()
+    try:
+        if given.resolve() == bundled.resolve():
+            return "bundled: harness/defaults/policy.yaml"
+    except OSError:
+        return path
+    if given.is_absolute():
+        try:
+            return given.relative_to(Path.cwd()).as_posix()
+        except ValueError:
+            return path
+    return path

@@ -40,3 +40,14 @@ def report(ledger, policy):
     from reports import build_report
 
     return build_report(ledger, policy, now=NOW)
+
+
+@pytest.fixture(scope="module")
+def report_module(tmp_path_factory):
+    """The same report, built once per test module (for tests that only look at it)."""
+    from reports import build_report
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'ledger.db'}"
+    with Ledger(url) as led:
+        build(led)
+        return build_report(led, policy_from_dict(POLICY, name="report-test-policy.yaml"), now=NOW)

@@ -317,3 +317,42 @@ def test_pass_k_follows_the_filters(ledger, policy):
     assert [e["scenarios"] for e in section(only)["totals"]["pass_k"]] == [2, 2, 2, 2]
     late = build_report(ledger, policy, since="2030-01-01", now=NOW)
     assert section(late)["totals"]["pass_k"] == [] and late["overall"]["totals"]["pass_k"] == []
+
+
+def test_overall_verdicts_judge_each_agent_version_on_its_own_runs(report):
+    crm = next(w for w in report["overall"]["workflows"] if w["workflow"] == WF)
+    rows = {(v["agent"], v["agent_version"]): v for v in crm["versions"]}
+    careful2, sloppy = rows[("careful", "2")], rows[("sloppy", "1")]
+    # the careful version with its own 0 of 300, not the workflow's pooled 13 of 651 and "high"
+    assert (careful2["runs"], careful2["with_mistake"], careful2["worst_severity"]) == (300, 0, None)
+    assert careful2["next_gate_met"] is True and careful2["upper_bound"] == pytest.approx(0.0099, abs=5e-5)
+    assert (sloppy["runs"], sloppy["with_mistake"], sloppy["worst_severity"]) == (52, 11, "medium")
+    assert sloppy["next_gate_met"] is False and "max_mistake_rate" in sloppy["unmet"]
+    assert [r["next_gate_met"] for r in crm["versions"]] == [True, True, False]  # met first
+    assert crm["pooled"] == {"runs": 652, "counted_runs": 651, "with_mistake": 13, "worst_severity": "high",
+                             "mistake_rate": pytest.approx(13 / 651),
+                             "upper_bound": pytest.approx(upper_bound(13, 651))}
+    for w in report["overall"]["workflows"]:  # the versions partition the workflow's runs
+        assert sum(v["runs"] for v in w["versions"]) == w["pooled"]["runs"]
+        assert sum(v["with_mistake"] for v in w["versions"]) == w["pooled"]["with_mistake"]
+    assert "pooled" in report["definitions"]
+
+
+def test_the_header_names_the_policy_as_given_never_the_bundled_copy_on_this_machine(tmp_path, monkeypatch):
+    from harness import config
+    from reports.scope import policy_label
+
+    assert policy_label(str(config.default_policy_path())) == "bundled: harness/defaults/policy.yaml"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pol").mkdir()
+    assert policy_label(str(tmp_path / "pol" / "policy.yaml")) == "pol/policy.yaml"
+    assert policy_label("../elsewhere/policy.yaml") == "../elsewhere/policy.yaml"
+    assert policy_label("/srv/policies/p.yaml") == "/srv/policies/p.yaml"  # given by the user: kept
+
+
+def test_a_ledger_inside_the_working_folder_is_named_relatively(tmp_path, monkeypatch, policy):
+    from reports.scope import ledger_label
+
+    monkeypatch.chdir(tmp_path)
+    with Ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as led:
+        assert ledger_label(led) == "sqlite:///ledger.db"

@@ -172,3 +172,33 @@ def test_pass_k_is_shown_next_to_the_pass_rate(report, html_report):
     assert "| pass rate | pass^k (k = 1 / 2 / 4 / 8) |" in header
     row = next(line for line in text.splitlines() if line.startswith("| sloppy | 1 |"))
     assert f"| 76.9% | {shown} (2 / 2 / 2 / 2 scenarios) |" in row  # pass rate 40 of 52 runs
+
+
+def test_verdicts_come_first_per_agent_version_with_details_collapsed_below(html_report, report, tmp_path):
+    summary = html_report[html_report.index('<section id="summary"'):html_report.index("</section>")]
+    # careful@2's own figures (0 of 300: 0.00%, bound 0.99%) and sloppy@1's (21.57%), each on its own row
+    rows = re.findall(r"<tr><td><a href=\"#wf-0\">.*?</tr>", summary, flags=re.S)
+    assert len(rows) == 3
+    by_version = {re.search(r"<td>(\w+@\d+)</td>", r).group(1): r for r in rows}
+    assert "0.00%" in by_version["careful@2"] and "0.99%" in by_version["careful@2"]
+    assert "21.57%" in by_version["sloppy@1"] and "not met" in by_version["sloppy@1"]
+    assert "<details" not in summary and html_report.index("<details") > html_report.index('id="summary"')
+    assert "open" not in re.findall(r"<details[^>]*>", html_report)[0]
+    assert "(pooled)" in html_report and "@media print" in html_report
+    md_text = render_markdown(report)
+    assert md_text.index("## Verdicts") < md_text.index("## All workflows together (pooled)")
+    md_rows = [line for line in md_text.splitlines() if line.startswith("| crm.renewal-discounts | suggest |")]
+    assert any("careful@2" in line and "0.00%" in line and "0.99%" in line for line in md_rows)
+
+
+def test_the_bundled_policy_is_named_without_this_machines_path(ledger, tmp_path):
+    from harness import config
+    from harness.policy import load_policy
+    from reports import build_report
+
+    report = build_report(ledger, load_policy(None))
+    out = tmp_path / "trust.html"
+    write_report(report, out, images=False)
+    text = out.read_text(encoding="utf-8") + render_markdown(report)
+    assert str(config.default_policy_path()) not in text and str(config.default_policy_path().parent) not in text
+    assert "bundled: harness/defaults/policy.yaml" in text
