@@ -40,6 +40,8 @@ DEFINITIONS = {
                    "Clopper-Pearson when no gate applies)",
     "band": "two-sided confidence interval (same confidence, Clopper-Pearson) of the rolling rate",
     "verdict": "the next stage's gate evaluated now over the gate's own window (not --since), per agent version",
+    "production": "sessions at work through the governing gateway (harness gateway serve), counted apart from the "
+                  "sandbox runs: they are not runs and never enter a mistake rate",
     "pooled": "figures over every agent version of a workflow together; a gate never judges pooled figures",
     "pass_k": "pass^k: the chance that k repeats of the same scenario all pass; per scenario and agent version "
               "with c passes in n runs (every run in scope, errored ones as not passed) C(c,k)/C(n,k), averaged "
@@ -64,6 +66,7 @@ def build_report(ledger: Ledger, policy: Policy, *, workflows: list[str] | None 
         blast = runs_table.read_blast(report_queries.blast_rows(conn, selection))
         mistakes = pd.DataFrame(report_queries.mistake_counts(conn, selection), columns=MISTAKE_KEYS)
         plans = pd.DataFrame(report_queries.plan_counts(conn, selection), columns=PLAN_KEYS)
+        production = report_queries.production_sessions(conn, selection)
         groups = runs_table.grouped(table, blast)
         listed_bad = runs_table.bad_runs(table, BAD_RUNS)
         listed_worst = {dim: runs_table.worst_runs(table, blast, dim, WORST_PER_DIMENSION)
@@ -88,6 +91,7 @@ def build_report(ledger: Ledger, policy: Policy, *, workflows: list[str] | None 
             wf, status, g, counted[wf], stats, groups[groups["workflow"] == wf], mistakes[mistakes["workflow"] == wf],
             {k: v[v["workflow"] == wf] for k, v in distributions.items()}, listed, plans[plans["workflow"] == wf],
             series.series(table, wf), ledger.scenarios(wf), ledger.transitions(wf)))
+        sections[-1]["production"] = tables.production([p for p in production if p["workflow"] == wf])
     return {
         "schema": SCHEMA,
         "generated_at": iso(now),
@@ -96,7 +100,7 @@ def build_report(ledger: Ledger, policy: Policy, *, workflows: list[str] | None 
         "filters": {"workflows": list(selection.workflows), "since": iso(selection.since),
                     "agent": agent_text(selection)},
         "definitions": DEFINITIONS,
-        "overall": _overall(groups, mistakes, plans, sections),
+        "overall": {**_overall(groups, mistakes, plans, sections), "production": tables.production(production)},
         "workflows": sections,
     }
 

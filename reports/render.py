@@ -255,6 +255,19 @@ def _agents_md(agents: list[dict[str, Any]], with_workflows: bool = False) -> li
     return _table(headers, rows) + [PASS_K_NOTE, ""]
 
 
+def _production_md(prod: dict[str, Any]) -> list[str]:
+    if not prod["by_agent"]:
+        return ["No production sessions in this report's selection.", ""]
+    return ["Sessions through the governing gateway, apart from the sandbox runs: not runs, never in a mistake rate.",
+            ""] + _table(["agent version", "sessions", "tool calls", "reads forwarded", "writes forwarded", "refused",
+                          "suggestions (pending / accepted / rejected)", "planned", "environment errors"],
+                         [[md(f"{a['agent']}@{a['agent_version']}"), num(a["sessions"]), num(a["calls"]),
+                           num(a["forwarded_reads"]), num(a["forwarded_writes"]), num(a["refused"]),
+                           f"{num(a['suggestions'])} ({num(a['suggestions_pending'])} / "
+                           f"{num(a['suggestions_accepted'])} / {num(a['suggestions_rejected'])})",
+                           num(a["planned"]), num(a["env_errors"])] for a in prod["by_agent"]])
+
+
 def _mistakes_md(m: dict[str, Any]) -> list[str]:
     if not m["by_type_severity"]:
         return ["No mistakes recorded.", ""]
@@ -296,6 +309,7 @@ def _workflow_md(i: int, w: dict[str, Any], imgs: dict[str, str]) -> list[str]:
         if f"{i}-{key}" in imgs:
             lines += [f"![{alt}]({imgs[f'{i}-{key}']})", ""]
     lines += ["### Agent versions", ""] + _agents_md(w["agents"])
+    lines += ["### Production sessions (at work)", ""] + _production_md(w["production"])
     lines += ["### Blast radius", ""]
     dims = w["blast_radius"]["dimensions"]
     lines += _table(["dimension", "potential total", "potential max", "potential p95", "realised total",

@@ -280,3 +280,16 @@ def by_stage(df: pd.DataFrame, confidence: float, method: str) -> list[dict[str,
     return out
 
 
+
+
+PRODUCTION_COUNTS = ("sessions", "calls", "forwarded_reads", "forwarded_writes", "refused", "suggestions",
+                     "suggestions_pending", "suggestions_accepted", "suggestions_rejected", "planned", "env_errors")
+
+
+def production(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Production sessions per agent version, and their sum: ``{sessions, ..., by_agent: [...]}``."""
+    by_agent = [{"workflow": r["workflow"], "agent": r["agent"], "agent_version": r["agent_version"],
+                 **{k: int(r.get(k) or 0) for k in PRODUCTION_COUNTS},
+                 "first_started": iso(r.get("first_started")), "last_started": iso(r.get("last_started"))}
+                for r in rows]
+    return {**{k: sum(a[k] for a in by_agent) for k in PRODUCTION_COUNTS}, "by_agent": by_agent}

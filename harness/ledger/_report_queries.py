@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from harness.ledger._evidence import INFRA_CAUSES
 from harness.ledger._schema import POTENTIAL, REALISED, SEVERITY_COLUMNS, mistakes, plans, runs
+from harness.ledger._work import COUNTERS, sessions, suggestions
 from harness.models import BLAST_DIMENSIONS, SEVERITIES
 
 CHUNK = 100_000
@@ -55,6 +56,9 @@ class Selection:
 
     def plan_conditions(self) -> list[ColumnElement[bool]]:
         return self._conditions(plans, plans.c.created_at)
+
+    def session_conditions(self) -> list[ColumnElement[bool]]:
+        return self._conditions(sessions, sessions.c.started_at)
 
     def _conditions(self, table: Any, when: Any) -> list[ColumnElement[bool]]:
         conds = [table.c.workflow.in_(self.workflows)]
@@ -188,3 +192,27 @@ def run_details(conn: Connection, pks: Iterable[int], mistakes_per_run: int) -> 
                 entry["mistakes"].append({"type": m.type, "severity": m.severity, "entity": m.entity,
                                           "detail": m.detail})
     return out
+
+
+def production_sessions(conn: Connection, selection: Selection) -> list[dict[str, Any]]:
+    """Sessions at work (through the gateway) per workflow and agent version, with their counters and
+    what became of their suggestions: never mixed with the sandbox runs above."""
+    keys = [sessions.c.workflow, sessions.c.agent, sessions.c.agent_version]
+    stmt = (select(*keys, func.count().label("sessions"),
+                   *(func.coalesce(func.sum(sessions.c[c]), 0).label(c) for c in COUNTERS),
+                   func.min(sessions.c.started_at).label("first_started"),
+                   func.max(sessions.c.started_at).label("last_started"))
+            .where(*selection.session_conditions()).group_by(*keys))
+    out = {(r.workflow, r.agent, r.agent_version): {**dict(r._mapping), "suggestions_pending": 0,
+                                                     "suggestions_accepted": 0, "suggestions_rejected": 0}
+           for r in conn.execute(stmt)}
+    if out:
+        skeys = [suggestions.c.workflow, suggestions.c.agent, suggestions.c.agent_version, suggestions.c.status]
+        judged = (select(*skeys, func.count()).select_from(suggestions.join(
+                      sessions, suggestions.c.session_id == sessions.c.id))
+                  .where(*selection.session_conditions()).group_by(*skeys))
+        for wf, agent, version, status, n in conn.execute(judged):
+            entry = out.get((wf, agent, version))
+            if entry is not None and f"suggestions_{status}" in entry:
+                entry[f"suggestions_{status}"] = int(n)
+    return sorted(out.values(), key=lambda e: (e["workflow"], e["agent"], e["agent_version"]))

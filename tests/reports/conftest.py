@@ -6,7 +6,7 @@ import yaml
 from harness.ledger import Ledger
 from harness.policy import policy_from_dict
 
-from ._report_ledger import NOW, POLICY, build
+from ._report_ledger import NOW, POLICY, WF, build
 
 
 @pytest.fixture
@@ -44,10 +44,14 @@ def report(ledger, policy):
 
 @pytest.fixture(scope="module")
 def report_module(tmp_path_factory):
-    """The same report, built once per test module (for tests that only look at it)."""
+    """The same report plus two production sessions, built once per test module (for tests that look at it)."""
     from reports import build_report
 
     url = f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'ledger.db'}"
     with Ledger(url) as led:
         build(led)
+        for i in range(2):
+            led.open_session({"id": f"s-{i}", "workflow": WF, "agent": "careful", "agent_version": "2",
+                              "stage_at_start": "suggest", "upstreams": {}, "calls": 1_234, "forwarded_reads": 1_000,
+                              "forwarded_writes": 200, "refused": 34, "suggestions": 12, "started_at": NOW})
         return build_report(led, policy_from_dict(POLICY, name="report-test-policy.yaml"), now=NOW)

@@ -356,3 +356,29 @@ def test_a_ledger_inside_the_working_folder_is_named_relatively(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     with Ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as led:
         assert ledger_label(led) == "sqlite:///ledger.db"
+
+
+def test_production_sessions_are_shown_apart_from_the_sandbox_runs(ledger, policy, report):
+    from reports import render_html, render_markdown
+
+    for i, (version, calls) in enumerate((("2", 7), ("2", 5), ("<b>3</b>", 1))):
+        ledger.open_session({"id": f"s-{i}", "workflow": WF, "agent": "careful", "agent_version": version,
+                             "stage_at_start": "suggest", "upstreams": {}, "calls": calls, "suggestions": 1,
+                             "forwarded_reads": calls - 1, "started_at": NOW})
+    ledger.add_suggestion({"id": "sg-0", "session_id": "s-0", "workflow": WF, "agent": "careful", "agent_version": "2",
+                           "tool": "crm.update_deal", "upstream": "crm", "upstream_tool": "update_deal",
+                           "arguments": {}, "effect": "write", "targets": [], "status": "accepted"})
+    with_work = build_report(ledger, policy, now=NOW)
+    prod = section(with_work)["production"]
+    assert (prod["sessions"], prod["calls"], prod["forwarded_reads"], prod["suggestions"]) == (3, 13, 10, 3)
+    by = {a["agent_version"]: a for a in prod["by_agent"]}
+    assert by["2"]["sessions"] == 2 and by["2"]["suggestions_accepted"] == 1 and by["2"]["suggestions_pending"] == 0
+    assert section(with_work, WF2)["production"]["sessions"] == 0
+    assert with_work["overall"]["production"]["sessions"] == 3
+    # the sandbox evidence is untouched: sessions are not runs
+    assert section(with_work)["totals"] == section(report)["totals"]
+    assert with_work["overall"]["workflows"] == report["overall"]["workflows"]
+    assert build_report(ledger, policy, since="2030-01-01", now=NOW)["overall"]["production"]["sessions"] == 0
+    page, text = render_html(with_work), render_markdown(with_work)
+    assert "3 production sessions" in page and "<b>3</b>" not in page and "&lt;b&gt;3&lt;/b&gt;" in page
+    assert "### Production sessions (at work)" in text and "<b>3</b>" not in text
