@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("plan", "Review, approve or reject batched plans of agent actions."),
     "mcp": ("mcp", "Serve a scenario over MCP so that any MCP client (Claude Desktop, an IDE agent) can be the "
                    "agent under test."),
+    "suggestions": ("suggestions", "Judge the writes agents suggested at work (stage suggest): evidence for "
+                                   "promotion."),
     "gateway": ("gateway", "Stand between an agent and its real tools (upstream MCP servers), enforcing the stage "
                            "the ledger grants the agent version."),
     "init": ("init", "Scaffold a project: harness.toml, policy.yaml, one example scenario per backend, an example "

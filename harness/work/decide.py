@@ -68,6 +68,8 @@ def decide(grant: dict[str, Any], rule: ToolRule, arguments: dict[str, Any], bou
     except ArgumentError as exc:
         return Decision("refuse", f"{exc}, so the gateway cannot tell what this write touches; it is refused "
                         "(fail closed).", rule.effect, cause="agent")
+    if effect == "write" and any(t["kind"] == "recipient" for t in targets):
+        effect = "external"  # a write that names a recipient leaves the organisation
     money = None
     if rule.money is not None:
         try:

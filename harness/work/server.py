@@ -19,27 +19,36 @@ SERVER_NAME = "agent-trust-harness-gateway"
 
 
 class Sessions:
-    """Sessions by client connection; each is opened at the connection's first request."""
+    """The gateway's sessions. Over stdio there is one client, so one session for the process; over HTTP
+    one per MCP session id (clients that send none share one). Each opens at its first request."""
 
-    def __init__(self, gateway: Gateway):
+    def __init__(self, gateway: Gateway, single: bool = True):
         self.gateway = gateway
-        self.by_connection: dict[int, tuple[Any, Session]] = {}
+        self.single = single
+        self.by_connection: dict[str, tuple[Any, Session]] = {}
+
+    def _key(self, ctx: Any) -> str:
+        if self.single:
+            return "stdio"
+        request = getattr(ctx, "request", None)
+        headers = getattr(request, "headers", None)
+        return (headers.get("mcp-session-id") if headers is not None else None) or "shared"
 
     def for_context(self, ctx: Any) -> Session:
-        # ``ctx.session`` is a per-request proxy; the connection behind it is the client's session
-        connection = getattr(ctx.session, "_connection", None) or ctx.session
-        key = id(connection)
+        key = self._key(ctx)
         entry = self.by_connection.get(key)
         if entry is None:
             try:
                 stage = self.gateway.grant()["stage"]
             except Exception:  # noqa: BLE001 - the ledger is down: the session still opens, calls fail closed
                 stage = "unknown"
-            entry = (connection, Session(self.gateway, stage))
-            self.by_connection[key] = entry
-            print(f"harness gateway: session {entry[1].id} opened (audit: harness audit explain {entry[1].id})",
+            session = Session(self.gateway, stage)
+            print(f"harness gateway: session {session.id} opened (audit: harness audit explain {session.id})",
                   file=sys.stderr, flush=True)
-        return entry[1]
+        else:
+            session = entry[1]
+        self.by_connection[key] = (ctx.session, session)  # the newest channel, for change notifications
+        return session
 
     async def tools_changed(self, events: list[dict[str, Any]]) -> None:
         for connection, session in list(self.by_connection.values()):
@@ -119,7 +128,7 @@ async def serve(*, specs: list[UpstreamSpec], make_gateway: Any, timeout_s: floa
 
     async with AsyncExitStack() as stack:
         upstreams = await connect_upstreams(stack, specs, timeout_s, changed)
-        sessions = Sessions(make_gateway(upstreams))
+        sessions = Sessions(make_gateway(upstreams), single=http_port is None)
         holder["sessions"] = sessions
         server = build_server(sessions)
         if on_ready is not None:

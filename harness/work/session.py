@@ -19,6 +19,8 @@ from harness.work.toolmap import ArgumentError, ToolRule, probe_arguments
 from harness.work.upstreams import Upstream, UpstreamError, UpstreamRefused
 
 MAX_LOGGED = 4000
+COUNTS_EVERY_S = 1.0
+"""How often a session's counters are written to the ledger (and at its end)."""
 
 
 @dataclass
@@ -32,6 +34,38 @@ class ExposedTool:
 def read_grant(ledger: Any, workflow: str, agent: str, version: str) -> dict[str, Any]:
     """The stage granted to ``agent@version`` and the workflow's pause, read at every call."""
     return ledger.grant(workflow, agent, version)
+
+
+class GrantReader:
+    """Reads the grant at every call, cheaply: on a SQLite ledger it first asks the database whether anything
+    was committed since the last read (``PRAGMA data_version`` on a connection of its own, a few µs) and
+    reads the grant again only then, or when a second has passed (grants can expire with time)."""
+
+    def __init__(self, ledger: Any, workflow: str, agent: str, version: str, max_age_s: float = 1.0):
+        import sqlite3
+        import time
+
+        self.ledger, self.args = ledger, (workflow, agent, version)
+        self.max_age_s, self._clock = max_age_s, time.monotonic
+        self.raw = None
+        self.cached: tuple[int, float, dict[str, Any]] | None = None
+        url = getattr(getattr(ledger, "engine", None), "url", None)
+        if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            try:
+                self.raw = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True, check_same_thread=False)
+            except sqlite3.Error:
+                self.raw = None
+
+    def read(self) -> dict[str, Any]:
+        if self.raw is None:
+            return read_grant(self.ledger, *self.args)
+        version = self.raw.execute("PRAGMA data_version").fetchone()[0]  # before the read: nothing slips by
+        now = self._clock()
+        if self.cached is not None and self.cached[0] == version and now - self.cached[1] < self.max_age_s:
+            return self.cached[2]
+        grant = read_grant(self.ledger, *self.args)
+        self.cached = (version, now, grant)
+        return grant
 
 
 def result_text(result: Any) -> str:
@@ -59,6 +93,7 @@ class Gateway:
         self.audit_key = audit_key
         self.exposed: dict[str, ExposedTool] = {}
         self.pin_events: list[dict[str, Any]] = []
+        self.grants = GrantReader(ledger, workflow, agent, version)
         self.rebuild()
 
     def rebuild(self) -> None:
@@ -87,7 +122,7 @@ class Gateway:
         return out
 
     def grant(self) -> dict[str, Any]:
-        return read_grant(self.ledger, self.workflow, self.agent, self.version)
+        return self.grants.read()
 
 
 class Session:
@@ -244,13 +279,19 @@ class Session:
             add["env_errors"] = 1
         if record.get("cause") == "environment" and decision == "refused":
             add["env_errors"] = 1
+        import time
+
         self._pending = getattr(self, "_pending", {})
         for k, v in add.items():
             self._pending[k] = self._pending.get(k, 0) + v
-        if set(add) - {"calls", "forwarded_reads"}:  # evidence: written at once; reads are batched
+        # the audit log (flushed per call) is the record; the session's counters follow within a second
+        if time.monotonic() - getattr(self, "_flushed_at", 0.0) >= COUNTS_EVERY_S:
             self.flush_counts()
 
     def flush_counts(self) -> None:
+        import time
+
+        self._flushed_at = time.monotonic()
         pending, self._pending = getattr(self, "_pending", {}), {}
         if pending:
             try:
@@ -291,5 +332,4 @@ def _logged(reply: dict[str, Any]) -> dict[str, Any]:
         return dict(reply["payload"])
     result = reply["result"]
     text = result_text(result)
-    return {"ok": not result.is_error, "result": text[:MAX_LOGGED],
-            "truncated": len(text) > MAX_LOGGED, "digest": state_digest(result)}
+    return {"ok": not result.is_error, "result": text[:MAX_LOGGED], "truncated": len(text) > MAX_LOGGED}

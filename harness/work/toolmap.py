@@ -29,8 +29,10 @@ class _Strict(BaseModel):
 
 
 class Target(_Strict):
-    pointer: str
+    pointer: str | None = None
     """JSON pointer into the call's arguments, e.g. ``/path`` or ``/to`` (a list is several targets)."""
+    column: str | None = None
+    """``TABLE.COLUMN``: the values the tool's SQL (``sql:``) writes to that column (INSERT or UPDATE SET)."""
     kind: TargetKind
 
 
@@ -167,10 +169,12 @@ def analyse_sql(sql: Any) -> dict[str, Any]:
     if not statements:
         raise ArgumentError("the SQL holds no statement")
     records, kinds, selects = [], [], []
+    assigned: dict[str, list[str]] = {}
     for stmt in statements:
         kind = type(stmt).__name__
         kinds.append(kind)
         tables = sorted({t.name for t in stmt.find_all(exp.Table) if t.name})
+        _assignments(stmt, kind, assigned)
         where = stmt.args.get("where")
         condition = where.this.sql("sqlite") if where is not None else None
         for table in tables:
@@ -180,7 +184,28 @@ def analyse_sql(sql: Any) -> dict[str, Any]:
             else:
                 records.append(table)
     return {"kinds": kinds, "records": records, "select": selects[0] if len(selects) == 1 else None,
+            "assigned": assigned,
             "irreversible": any(k in _IRREVERSIBLE_SQL or k == "Delete" for k in kinds)}
+
+
+def _assignments(stmt: Any, kind: str, out: dict[str, list[str]]) -> None:
+    """``table.column`` → the values an INSERT or UPDATE writes there (as SQL text for expressions)."""
+    from sqlglot import exp
+
+    def text(value: Any) -> str:
+        return value.this if isinstance(value, exp.Literal) and value.is_string else value.sql("sqlite")
+
+    if kind == "Insert" and isinstance(stmt.this, exp.Schema):
+        table = stmt.this.this.name
+        columns = [c.name for c in stmt.this.expressions]
+        for row in stmt.find_all(exp.Tuple):
+            for column, value in zip(columns, row.expressions):
+                out.setdefault(f"{table}.{column}", []).append(text(value))
+    elif kind == "Update":
+        table = stmt.this.name
+        for eq in stmt.expressions:
+            if isinstance(eq, exp.EQ):
+                out.setdefault(f"{table}.{eq.this.name}", []).append(text(eq.expression))
 
 
 # -- what a call targets ----------------------------------------------------------------------------
@@ -194,16 +219,21 @@ def _flatten(value: Any) -> list[Any]:
 def targets_of(rule: ToolRule, arguments: dict[str, Any]) -> list[dict[str, str]]:
     """``[{kind, value}]`` for every target; ArgumentError when a pointer leads nowhere."""
     out = []
+    sql = analyse_sql(resolve(rule.sql, arguments)) if rule.sql is not None else None
     for target in rule.targets:
-        for value in _flatten(resolve(target.pointer, arguments)):
+        if target.column is not None:
+            values = (sql or {}).get("assigned", {}).get(target.column, [])
+        else:
+            values = _flatten(resolve(target.pointer or "", arguments))
+        for value in values:
             if not isinstance(value, (str, int, float)) or isinstance(value, bool):
                 raise ArgumentError(f"the {target.kind} at {target.pointer} is not a text or number")
             text = str(value)
             if target.kind == "path":
                 text = posixpath.normpath(text) if text else text
             out.append({"kind": target.kind, "value": text})
-    if rule.sql is not None:
-        for record in analyse_sql(resolve(rule.sql, arguments))["records"]:
+    if sql is not None:
+        for record in sql["records"]:
             out.append({"kind": "record", "value": record})
     return out
 
@@ -248,7 +278,13 @@ def check_tools(tools: dict[str, dict[str, ToolRule]], base: tuple, fail) -> Non
         for name, rule in rules.items():
             path = base + ("tools", upstream, name)
             for i, target in enumerate(rule.targets):
-                problem = pointer_problem(target.pointer)
+                if (target.pointer is None) == (target.column is None):
+                    fail(path + ("targets", i), "a target needs exactly one of `pointer` and `column`.",
+                         "pointer: /path, or column: TABLE.COLUMN (with sql: on the tool)")
+                if target.column is not None and (rule.sql is None or target.column.count(".") != 1):
+                    fail(path + ("targets", i, "column"), f"{target.column!r} needs `sql:` on the tool and the "
+                         "form TABLE.COLUMN.", "column: outbox.to_addr with sql: /query")
+                problem = pointer_problem(target.pointer) if target.pointer is not None else None
                 if problem:
                     fail(path + ("targets", i, "pointer"), problem + ".", "a JSON pointer such as /path")
             if rule.sql is not None and pointer_problem(rule.sql):

@@ -91,6 +91,8 @@ class Upstream:
     spec: UpstreamSpec
     timeout_s: float
     on_tools_changed: Callable[[Upstream], Awaitable[None]] | None = None
+    target: Any = None
+    """An in-process ``mcp`` server to talk to instead of ``spec`` (tests, benchmarks)."""
     client: Any = None
     down: str | None = None
     garbage: list[str] = field(default_factory=list)
@@ -105,7 +107,9 @@ class Upstream:
         from mcp.client.stdio import StdioServerParameters
 
         target: Any
-        if self.spec.url:
+        if self.target is not None:
+            target = self.target
+        elif self.spec.url:
             target = self.spec.url
         else:
             command = self.spec.command or []

@@ -127,3 +127,34 @@ def toy_upstream(tmp_path):
     log = tmp_path / "notes.log"
     log.write_text("", encoding="utf-8")
     return f"toy={sys.executable} {TOY} {log}", log
+
+
+class SyncClient:
+    """An MCP client session (official SDK) on its own event loop thread, called synchronously, so that
+    hypothesis can drive one gateway session through many generated examples."""
+
+    def __init__(self, gateway: Gateway):
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.client = gateway.session()
+        self._submit(self.client.__aenter__())
+
+    def _submit(self, coro, timeout: float = 120):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def call(self, name: str, arguments: dict) -> dict:
+        return payload(self._submit(self.client.call_tool(name, arguments)))
+
+    def tools(self) -> list[str]:
+        return sorted(t.name for t in self._submit(self.client.list_tools()).tools)
+
+    def close(self) -> None:
+        try:
+            self._submit(self.client.__aexit__(None, None, None), timeout=30)
+        except BaseException:  # noqa: BLE001 - the gateway may be gone already
+            pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
