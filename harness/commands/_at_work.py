@@ -25,7 +25,7 @@ def print_at_work(console: Console, entry: dict[str, Any]) -> None:
         return
     console.print("  [bold]at work[/] (source: production, separate from sandbox runs)")
     for r in rows:
-        console.print(f"    {escape(r['agent'])}@{escape(r['agent_version'])}: {r['sessions']} sessions, "
+        console.print(f"    {escape(r['agent'])}@{escape(r['agent_version'])}: {r['sessions']} session(s), "
                       f"{r['forwarded_writes']} forwarded writes, {r['refused']} refused calls, suggestions "
                       f"{r['suggestions_accepted']} accepted / {r['suggestions_rejected']} rejected / "
                       f"{r['suggestions_pending']} pending, {r['planned']} planned, "

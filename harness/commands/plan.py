@@ -101,6 +101,14 @@ def show(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."),
         out.print(f"\n[bold]{item['index']}.[/] {item['tool']}  ({flag})  [dim]{item['action_id']}[/]")
         if item.get("rationale"):
             out.print(f"   why: {escape(clean(str(item['rationale']), None))}")
+        if item.get("upstream"):  # a plan made at work: exactly what would be forwarded
+            args = json.dumps(item.get("arguments"), ensure_ascii=False, default=str)
+            where = clean(f"{item['upstream']}/{item['upstream_tool']}", None)
+            out.print(f"   forwards {escape(where)} "
+                      f"{escape(clean(args[:600] + ('…' if len(args) > 600 else ''), None))}")
+            probe = item.get("probe") or {}
+            if probe.get("excerpt") is not None:
+                out.print(f"   target when proposed: {escape(clean(probe['excerpt'][:300], None))}")
         for diff in item.get("diff") or []:
             out.print(f"   {diff['op']} {escape(diff['entity'])}")
             if diff.get("external"):

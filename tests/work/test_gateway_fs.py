@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 from tests.work._servers import fs_command
 from tests.work.conftest import ROOT, Gateway, grant, payload, run, write_policy
@@ -71,3 +72,39 @@ def test_each_stage_at_work_on_the_real_filesystem_server(tmp_path, home):
     explain = subprocess.run([sys.executable, "-m", "harness.cli", "audit", "explain", session["id"]], cwd=ROOT,
                              capture_output=True, text=True, env=env, timeout=60)
     assert "is protected at this stage" in explain.stdout and "suggested" in explain.stdout
+
+
+def test_over_stdio_one_client_is_one_session_closed_and_recorded_when_it_leaves(tmp_path, home):
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    from harness.audit import verify_log
+    from harness.ledger import Ledger
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "a.txt").write_text("hello\n")
+    policy = write_policy(tmp_path / "p.yaml", FS_TOOLS)
+    url = f"sqlite:///{home / 'ledger.db'}"
+    grant(url, "suggest")
+    params = StdioServerParameters(
+        command=sys.executable, cwd=str(ROOT),
+        args=["-m", "harness.cli", "gateway", "serve", "files.at-work", "--agent", "bot@1", "--policy", str(policy),
+              "--ledger", url, "--upstream", f"fs={fs_command(root)}"],
+        env={**os.environ, "HARNESS_HOME": str(home)})
+
+    async def go():
+        async with Client(params, mode="legacy", cache=None) as c:
+            read = payload(await c.call_tool("fs_read_text_file", {"path": str(root / "a.txt")}))
+            write = payload(await c.call_tool("fs_write_file", {"path": str(root / "a.txt"), "content": "x"}))
+            return read, write
+    read, write = run(go())
+    assert read["text"].strip() == "hello" and write["status"] == "suggested"
+    assert (root / "a.txt").read_text() == "hello\n"
+    deadline = time.monotonic() + 30
+    with Ledger(url) as led:
+        while led.list_sessions()[0]["status"] != "closed" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        sessions = led.list_sessions()
+    assert len(sessions) == 1 and sessions[0]["status"] == "closed" and sessions[0]["calls"] == 2
+    assert verify_log(sessions[0]["audit_path"]).ok  # complete: it ends with the session's end
