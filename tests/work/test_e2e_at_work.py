@@ -125,6 +125,7 @@ def test_all_four_stages_on_real_upstreams(tmp_path):
     finally:
         client.close()
         gw.stop()
+    _evidence(home, gw)
 
 
 def _stages(home: Path, gw: Gateway, client: SyncClient, root: Path, db: Path) -> None:
@@ -223,6 +224,10 @@ def _stages(home: Path, gw: Gateway, client: SyncClient, root: Path, db: Path) -
     assert held.get("status") == "suggested" or held.get("ok") is False, held
     assert not (root / "docs" / "after.md").exists()
 
+
+
+def _evidence(home: Path, gw: Gateway) -> None:
+    """After the session: it is recorded as production evidence and shown apart in `harness status`."""
     status = harness(home, "status", WORKFLOW, "--ledger", gw.url, "--policy", str(home.parent / "policy.yaml"),
                      "--json")
     assert status.returncode == 0, status.stderr
