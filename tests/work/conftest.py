@@ -39,10 +39,12 @@ def grant(url: str, stage: str, workflow: str = WORKFLOW, agent: str = "bot", ve
                               agent=agent, agent_version=version)
 
 
-def write_policy(path: Path, tools: dict, bounds: dict | None = None, workflow: str = WORKFLOW) -> Path:
+def write_policy(path: Path, tools: dict, bounds: dict | None = None, workflow: str = WORKFLOW,
+                 demotion: list | None = None) -> Path:
     policy = {"version": 1, "people": {"dana@example.com": ["release-owner"]}, "workflows": {workflow: {
         "stages": {"suggest": {"gate": {}}, "approve": {"gate": {}},
                    "autonomous": {"gate": {}, "bounds": bounds or {}}},
+        "demotion": demotion or [],
         "tools": tools}}}
     path.write_text(json.dumps(policy), encoding="utf-8")  # JSON is YAML
     return path

@@ -82,10 +82,12 @@ def hold_by_incident(home: Path, url: str, session_id: str) -> None:
     """A person records an incident for the session; the policy's demotion applies at once."""
     from harness.cli import COMMANDS
 
-    if "incident" in COMMANDS:
-        done = harness(home, "incident", "record", WORKFLOW, "--session", session_id, "--severity", "high",
-                       "--reason", "sent a discount to the wrong account", "--by", "dana@example.com",
-                       "--ledger", url, "--policy", str(home.parent / "policy.yaml"))
+    if "incident" in COMMANDS:  # the ledger and the policy through the environment, as a team would set them
+        done = subprocess.run([sys.executable, "-m", "harness.cli", "incident", "record", WORKFLOW, "--session",
+                               session_id, "--severity", "critical", "--reason", "sent a discount to the wrong account",
+                               "--by", "dana@example.com"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "HARNESS_HOME": str(home), "HARNESS_LEDGER": url,
+                                   "HARNESS_POLICY": str(home.parent / "policy.yaml")})
     else:
         done = harness(home, "demote", WORKFLOW, "--to", "suggest", "--by", "dana@example.com", "--reason",
                        f"incident in {session_id}", "--ledger", url, "--policy", str(home.parent / "policy.yaml"))
@@ -117,7 +119,8 @@ def test_all_four_stages_on_real_upstreams(tmp_path):
     root, db = make_world(tmp_path)
     policy = write_policy(tmp_path / "policy.yaml", tools(root), workflow=WORKFLOW,
                           bounds={"protected_paths": [f"{root}/legal/**"], "allowed_recipient_domains": ["acme.com"],
-                                  "max_writes": 50})
+                                  "max_writes": 50},
+                          demotion=[{"on": "severity", "at_least": "high", "to": "suggest"}])
     gw = Gateway(home, policy, [f"fs={fs_command(root)}", f"crm={sqlite_command(db)}"], workflow=WORKFLOW)
     client = SyncClient(gw)
     try:
