@@ -68,22 +68,15 @@ def status_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflow
     def work():
         led, pol = _open(ledger, policy)
         with led:
-            from harness.commands._at_work import attach
-
-            report = promotion.status(led, pol, workflow, agent)
-            attach(led, report)
-            return report
+            return promotion.status(led, pol, workflow, agent)
 
     report = _run(work)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
         return
-    from harness.commands._at_work import print_at_work
-
     console = out
     for entry in report:
         _print_status(console, entry)
-        print_at_work(console, entry)
 
 
 def _when(value: str | None) -> str:

@@ -234,7 +234,7 @@ def _evidence(home: Path, gw: Gateway) -> None:
     status = harness(home, "status", WORKFLOW, "--ledger", gw.url, "--policy", str(home.parent / "policy.yaml"),
                      "--json")
     assert status.returncode == 0, status.stderr
-    at_work = json.loads(status.stdout)[0]["at_work"]
-    mine = next(r for r in at_work if (r["agent"], r["agent_version"]) == ("bot", "1"))
+    track = next(t for t in json.loads(status.stdout)[0]["agents"] if (t["agent"], t["agent_version"]) == ("bot", "1"))
+    mine = track["production"]
     assert mine["source"] == "production" and mine["suggestions_accepted"] == 1 and mine["suggestions_rejected"] == 1
     assert mine["forwarded_writes"] >= 1 and mine["refused"] >= 3
