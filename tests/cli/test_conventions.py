@@ -1,5 +1,6 @@
 """CLI conventions: --version, completion, closed pipes, read-only commands, URLs, promote's default."""
 
+import json
 import os
 import subprocess
 import sys
@@ -74,3 +75,18 @@ def test_relative_harness_home_is_stored_absolute(tmp_path):
     code, out, err = run_cli("audit", "verify", result["results"][0]["run_id"], cwd=other,
                              HARNESS_HOME=str(tmp_path / "rel-home"))
     assert code == 0, err
+
+
+def test_relative_out_is_stored_absolute(tmp_path):
+    from tests.cli._cli import ROOT
+
+    (tmp_path / "s.yaml").write_text((ROOT / "tests/data/good/minimal.yaml").read_text())
+    result = harness_json("run", "s.yaml", "--agent", "oracle", "--out", "runs", cwd=tmp_path)
+    run = result["results"][0]
+    assert run["audit_path"] == str(tmp_path / "runs" / "audit" / f"{run['run_id']}.jsonl")
+    # the ledger has the same absolute path, so the log is found and verified from anywhere
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    code, out, err = run_cli("audit", "verify", run["run_id"], "--json", cwd=other)
+    assert code == 0, err
+    assert json.loads(out)["ok"] is True
