@@ -36,7 +36,7 @@ def test_init_scaffolds_a_project_whose_example_agent_passes(tmp_path):
 def test_the_example_agent_passes_at_every_stage(tmp_path):
     harness("init", cwd=tmp_path, check=0)
     for stage in ("suggest", "approve"):
-        result = harness_json("run", "--stage", stage, "--trials", "1", "--no-ledger", cwd=tmp_path)
+        result = harness_json("run", "--stage", stage, "--rehearse", "--trials", "1", "--no-ledger", cwd=tmp_path)
         assert result["passed"] == result["runs"] == 3, (stage, json.dumps(result)[:2000])
 
 
