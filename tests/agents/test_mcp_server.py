@@ -15,7 +15,7 @@ from harness.tools import export
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = ROOT / "tests" / "data" / "good" / "minimal.yaml"
-READ_TIMEOUT = 15
+READ_TIMEOUT = 60  # generous: a loaded CI machine can take many seconds to start a Python process
 
 
 class Client:
