@@ -119,7 +119,7 @@ def test_all_four_stages_on_real_upstreams(tmp_path):
     root, db = make_world(tmp_path)
     policy = write_policy(tmp_path / "policy.yaml", tools(root), workflow=WORKFLOW,
                           bounds={"protected_paths": [f"{root}/legal/**"], "allowed_recipient_domains": ["acme.com"],
-                                  "max_writes": 50},
+                                  "max_writes": 1000},  # suggested writes count too
                           demotion=[{"on": "severity", "at_least": "high", "to": "suggest"}])
     gw = Gateway(home, policy, [f"fs={fs_command(root)}", f"crm={sqlite_command(db)}"], workflow=WORKFLOW)
     client = SyncClient(gw)
