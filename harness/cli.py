@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from harness.errors import HarnessError
+from harness.safetext import clean
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module in harness.commands whose ``register(app)`` adds it, the command's first help line)
@@ -150,7 +151,7 @@ def main() -> None:
 
         exit_quietly()
     except HarnessError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {clean(str(exc), None, multiline=True)}", err=True)
         sys.exit(exc.exit_code)
     except OSError as exc:  # a path the user gave cannot be read or written
         where = f" {exc.filename}" if exc.filename else ""

@@ -4,7 +4,8 @@ The HTML page is self-contained: inline CSS, figures as ``data:image/png;base64`
 no fonts, nothing fetched, and a Content-Security-Policy that would block anything that tried.
 Every piece of text from the ledger (scenario ids, mistake details, reasons, names) is escaped:
 by Jinja2's autoescape in HTML, and by ``md`` (``&``, ``<``, ``>``, ``|``, backslash and inline
-markup characters) in Markdown tables.
+markup characters) in Markdown tables; control characters and bidi overrides are first made visible
+by ``harness.safetext.clean``, as on the terminal.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from harness.errors import UsageError
 from harness.models import BLAST_DIMENSIONS, SEVERITIES
+from harness.safetext import clean_tree
 
 FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown", ".json": "json"}
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -134,6 +136,7 @@ def heat(count: int, top: int) -> str:
 def render_html(report: dict[str, Any], images: dict[str, str] | None = None) -> str:
     """``images``: figure key → ``data:`` URI (see ``plots.all_figures``)."""
     images = images or {}
+    report = clean_tree(report)  # control characters and bidi overrides shown, not obeyed
     for key, uri in images.items():
         if not uri.startswith("data:image/png;base64,"):
             raise ValueError(f"figure {key} is not an embedded PNG")
@@ -169,6 +172,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 def render_markdown(report: dict[str, Any], image_paths: dict[str, str] | None = None) -> str:
     """Tables and verdicts; ``image_paths`` (figure key → relative path) adds the figures as images."""
     imgs = image_paths or {}
+    report = clean_tree(report, multiline=False)  # control characters and bidi overrides shown, not obeyed
     o = report["overall"]
     t = o["totals"]
     lines = ["# Trust report", ""]

@@ -10,37 +10,13 @@ only to text this module writes; untrusted text is appended as plain ``Text`` (n
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from harness.audit._verify import VerifyReport, short, verify_events
+from harness.safetext import clean
 
 Segment = tuple[str, str | None]  # (text, rich style)
 Line = list[Segment]
-
-# C0 and C1 controls (but not \n, handled per context), DEL, zero-width and bidi formatting
-# characters, line/paragraph separators, BOM, lone surrogates.
-_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
-                     "\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]")
-_ESCAPES = {"\t": "\\t", "\r": "\\r", "\n": "\\n"}
-
-
-def _escape(m: re.Match[str]) -> str:
-    ch = m.group()
-    if ch in _ESCAPES:
-        return _ESCAPES[ch]
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def clean(value: Any, limit: int | None = 300, multiline: bool = False) -> str:
-    """Untrusted text made safe for a terminal, shortened to ``limit`` characters."""
-    text = value if isinstance(value, str) else str(value)
-    if limit is not None and len(text) > limit:
-        text = text[:limit] + "…"
-    if multiline:
-        return "\n".join(_UNSAFE.sub(_escape, part) for part in text.split("\n"))
-    return _UNSAFE.sub(_escape, text.replace("\n", "\\n"))
 
 
 def _val(v: Any, limit: int = 80) -> str:

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from harness.errors import HarnessError, UsageError
+from harness.safetext import clean
 
 app = typer.Typer(
     help="Check and read the hash-chained audit log of a run: `verify` detects any edit, deletion, "
@@ -49,7 +50,7 @@ def _key(key_env: str | None) -> bytes | None:
 
 
 def _fail(exc: HarnessError) -> typer.Exit:
-    typer.echo(f"error: {exc.render()}", err=True)
+    typer.echo(f"error: {clean(exc.render(), None, multiline=True)}", err=True)
     return typer.Exit(exc.exit_code)
 
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from harness.commands._common import out
 from harness.errors import GateNotMet, UsageError
+from harness.safetext import markup
 
 MARKER = ".harness-demo"
 SIGNER = "dana@example.com"
@@ -82,7 +82,7 @@ def demo_command(
     out.print(f"[bold]Demo[/] in {folder}/ — {len(scenarios)} scenarios in {len(workflows)} workflows; "
               f"two versions of the simulated agent:")
     for label, p in providers.items():
-        out.print(f"  {label:8} simulated@{escape(p.version)}")
+        out.print(f"  {label:8} simulated@{markup(p.version)}")
 
     def run(stage: str, n: int, reviewer: Reviewer | None = None) -> dict[str, Any]:
         """Each version at ``stage`` where it is granted it, and as a marked rehearsal where it is not."""
@@ -114,7 +114,7 @@ def demo_command(
                 promotion.promote(ledger, policy, wf, "suggest", SIGNER, "demo", agent=f"simulated@{sloppy.version}")
             except GateNotMet as exc:
                 first = str(exc).splitlines()
-                out.print(f"  [red]refused[/] {wf} for sloppy: " + escape(" ".join(x.strip() for x in first[:3])))
+                out.print(f"  [red]refused[/] {wf} for sloppy: " + markup(" ".join(x.strip() for x in first[:3])))
                 refused_shown = True
         if (wf, careful.version) in ready:
             _promote(promotion, ledger, policy, wf, "suggest", careful.version,
@@ -152,7 +152,7 @@ def _promote(promotion: Any, ledger: Any, policy: Any, wf: str, to: str, version
     try:
         promotion.promote(ledger, policy, wf, to, SIGNER, reason, agent=f"simulated@{version}")
     except GateNotMet as exc:
-        out.print(f"  [yellow]not promoted[/] {wf} → {to}: {escape(str(exc).splitlines()[0])}")
+        out.print(f"  [yellow]not promoted[/] {wf} → {to}: {markup(str(exc).splitlines()[0])}")
         return
     out.print(f"  [green]promoted[/] {wf} → {to} (careful), signed off by {SIGNER}")
 

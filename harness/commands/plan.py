@@ -10,10 +10,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from harness.audit import clean
 from harness.commands._common import no_ledger_message, open_ledger, out
 from harness.config import audit_dir, audit_key
 from harness.errors import PlanRefused, UsageError
+from harness.safetext import clean, markup
 
 app = typer.Typer(help="Review, approve or reject batched plans of agent actions.", no_args_is_help=True)
 
@@ -39,9 +39,9 @@ def list_plans(status: str | None = typer.Option(None, "--status", help="pending
     for col in ("plan", "status", "workflow", "scenario", "agent", "items", "decided by", "created"):
         table.add_column(col)
     for p in plans:
-        table.add_row(p["id"], p["status"], p["workflow"], escape(p["scenario"] or ""),
-                      escape(f"{p['agent']}@{p['agent_version']}"), str(len(p["items"] or [])),
-                      escape(p["decided_by"] or ""), (p["created_at"] or "")[:19])
+        table.add_row(markup(p["id"]), markup(p["status"]), markup(p["workflow"]), markup(p["scenario"] or ""),
+                      markup(f"{p['agent']}@{p['agent_version']}"), str(len(p["items"] or [])),
+                      markup(p["decided_by"] or ""), (p["created_at"] or "")[:19])
     out.print(table)
 
 
@@ -68,17 +68,17 @@ def _value(v: Any, colour: str) -> str:
     """The whole value — a reviewer approves the full text, never a truncated one — escaped."""
     if isinstance(v, str) and ("\n" in v or len(v) > 60):
         block = "\n".join("       │ " + clean(line, None) for line in v.split("\n"))
-        return f"\n[{colour}]{escape(block)}[/]"
+        return f"\n[{colour}]{escape(block)}[/]"  # lines already cleaned
     text = "—" if v is None else (json.dumps(v, ensure_ascii=False, default=str) if not isinstance(v, str) else v)
-    return f"[{colour}]{escape(clean(text, None))}[/]"
+    return f"[{colour}]{markup(text)}[/]"
 
 
 def _field_line(name: str, before: Any, after: Any) -> str:
     if _empty(before):
-        return f"     {escape(name)}: {_value(after, 'green')}"
+        return f"     {markup(name)}: {_value(after, 'green')}"
     if _empty(after):
-        return f"     {escape(name)}: {_value(before, 'red')} → [red](removed)[/]"
-    return f"     {escape(name)}: {_value(before, 'red')} → {_value(after, 'green')}"
+        return f"     {markup(name)}: {_value(before, 'red')} → [red](removed)[/]"
+    return f"     {markup(name)}: {_value(before, 'red')} → {_value(after, 'green')}"
 
 
 @app.command("show")
@@ -89,16 +89,18 @@ def show(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."),
     if as_json:
         typer.echo(json.dumps(plan, default=str, indent=2))
         return
-    out.print(f"[bold]Plan {plan['id']}[/] — {plan['status']}  ({escape(plan['workflow'])}, scenario "
-              f"{escape(plan['scenario'] or '')}, agent "
-              f"{escape(plan['agent'] or '')}@{escape(plan['agent_version'] or '')})")
-    out.print(f"from run {plan['run_id']}; created {plan['created_at']}")
+    out.print(f"[bold]Plan {markup(plan['id'])}[/] — {markup(plan['status'])}  ({markup(plan['workflow'])}, "
+              f"scenario {markup(plan['scenario'] or '')}, agent "
+              f"{markup(plan['agent'] or '')}@{markup(plan['agent_version'] or '')})")
+    out.print(f"from run {markup(plan['run_id'])}; created {markup(plan['created_at'])}")
     if plan.get("decided_by"):
-        out.print(f"decided by {escape(plan['decided_by'])} at {plan['decided_at']}: {escape(plan['reason'] or '')}")
+        out.print(f"decided by {markup(plan['decided_by'])} at {markup(plan['decided_at'])}: "
+                  f"{markup(plan['reason'] or '')}")
     for item in plan["items"] or []:
-        flag = {"irreversible": "[red]irreversible[/]", "external": "[red]external[/]"}.get(item["effect"],
-                                                                                        item["effect"])
-        out.print(f"\n[bold]{item['index']}.[/] {item['tool']}  ({flag})  [dim]{item['action_id']}[/]")
+        flag = {"irreversible": "[red]irreversible[/]", "external": "[red]external[/]"}.get(
+            item["effect"], markup(item["effect"]))
+        out.print(f"\n[bold]{markup(item['index'])}.[/] {markup(item['tool'])}  ({flag})  "
+                  f"[dim]{markup(item['action_id'])}[/]")
         if item.get("rationale"):
             out.print(f"   why: {escape(clean(str(item['rationale']), None))}")
         if item.get("upstream"):  # a plan made at work: exactly what would be forwarded
@@ -110,7 +112,7 @@ def show(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."),
             if probe.get("excerpt") is not None:
                 out.print(f"   target when proposed: {escape(clean(probe['excerpt'][:300], None))}")
         for diff in item.get("diff") or []:
-            out.print(f"   {diff['op']} {escape(diff['entity'])}")
+            out.print(f"   {markup(diff['op'])} {markup(diff['entity'])}")
             if diff.get("external"):
                 out.print("   [bold red]leaves the organisation[/] — check the recipients before approving")
             elif not diff.get("reversible", True):
@@ -118,7 +120,8 @@ def show(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."),
             for field, before, after in _reviewable(diff.get("fields") or {}):
                 out.print(_field_line(field, before, after))
         if item.get("versions"):
-            out.print("   computed against: " + ", ".join(f"{escape(k)} v{v}" for k, v in item["versions"].items()))
+            out.print("   computed against: " + ", ".join(f"{markup(k)} v{markup(v)}"
+                                                         for k, v in item["versions"].items()))
 
 
 def _parse_only(only: str | None) -> list[int] | None:
@@ -222,7 +225,7 @@ def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix.
                                "changes": [c.to_dict() for c in changes], "audit_head": head}, default=str))
         return
     out.print(f"applied plan {plan['id']}: items {', '.join(map(str, approved))} "
-              f"({len(changes)} change{'s' if len(changes) != 1 else ''}); approved by {escape(by)}. "
+              f"({len(changes)} change{'s' if len(changes) != 1 else ''}); approved by {markup(by)}. "
               f"[dim]audit {head[:12]}[/]")
 
 

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from harness.commands._common import out
 from harness.errors import HarnessError
+from harness.safetext import clean, markup
 
 LedgerOpt = Annotated[str | None, typer.Option("--ledger", help="Ledger URL (default: $HARNESS_LEDGER or "
                                                                 "the SQLite file in $HARNESS_HOME).")]
@@ -30,7 +30,7 @@ def _run(work: Callable[[], Any]) -> Any:
     try:
         return work()
     except HarnessError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {clean(str(exc), None, multiline=True)}", err=True)
         raise typer.Exit(exc.exit_code) from None
 
 
@@ -84,15 +84,16 @@ def _when(value: str | None) -> str:
 
 
 def _print_status(console: Console, entry: dict[str, Any]) -> None:
-    head = f"[bold]{escape(entry['workflow'])}[/]  highest grant: [cyan]{entry['stage']}[/]"
+    m = markup
+    head = f"[bold]{markup(entry['workflow'])}[/]  highest grant: [cyan]{entry['stage']}[/]"
     if entry["granted_to"]:
-        head += f" ({escape(entry['granted_to'])})"
+        head += f" ({markup(entry['granted_to'])})"
     if entry["owner"]:
-        head += f"  owner: {escape(entry['owner'])}"
+        head += f"  owner: {markup(entry['owner'])}"
     console.print(head)
     if entry.get("paused"):
         p = entry["paused"]
-        console.print(f"  [bold red]PAUSED[/] by {escape(p['by'])} at {_when(p['at'])}: {escape(p['reason'])} "
+        console.print(f"  [bold red]PAUSED[/] by {markup(p['by'])} at {_when(p['at'])}: {markup(p['reason'])} "
                       "— every write is refused until `harness resume`")
     if entry["note"]:
         console.print(f"  {entry['note']}")
@@ -100,10 +101,10 @@ def _print_status(console: Console, entry: dict[str, Any]) -> None:
         gate = track["gate"]
         granted = f"[cyan]{track['stage']}[/]"
         if track.get("grant_source") == "carried-over":
-            granted += f" (carried over from {escape(track['carried_from'] or '?')})"
+            granted += f" (carried over from {markup(track['carried_from'] or '?')})"
         elif track.get("granted_at"):
             granted += f" since {_when(track['granted_at'])}"
-        label = (f"  {escape(track['agent'])}@{escape(track['agent_version'])} — granted {granted} — "
+        label = (f"  {markup(track['agent'])}@{markup(track['agent_version'])} — granted {granted} — "
                  f"{track['runs']} runs recorded")
         work = track.get("production")
         if work:
@@ -114,7 +115,7 @@ def _print_status(console: Console, entry: dict[str, Any]) -> None:
         if track.get("incidents"):
             worst = max(track["incidents"], key=lambda i: ["low", "medium", "high", "critical"].index(i["severity"]))
             label += (f"\n    [red]{len(track['incidents'])} incident(s)[/], worst {worst['severity']}: "
-                      f"{escape(worst['reason'])}")
+                      f"{markup(worst['reason'])}")
         recert = track.get("recertification")
         if recert and recert["due"]:
             rg = recert["gate"]
@@ -127,10 +128,10 @@ def _print_status(console: Console, entry: dict[str, Any]) -> None:
             continue
         sign = gate["signoffs"]
         if gate["ready"]:
-            verdict = f"[green]READY[/] for {gate['stage']}" + (
-                "" if sign["met"] else f"; sign-offs needed: {sign['required']}, have {sign['measured']}")
+            verdict = f"[green]READY[/] for {m(gate['stage'])}" + (
+                "" if sign["met"] else f"; sign-offs needed: {m(sign['required'])}, have {m(sign['measured'])}")
         else:
-            verdict = f"[red]not ready[/] for {gate['stage']}: {len(gate['unmet'])} unmet"
+            verdict = f"[red]not ready[/] for {m(gate['stage'])}: {len(gate['unmet'])} unmet"
         console.print(f"{label} — {verdict}")
         errors = gate.get("errors") or {}
         if any(errors.values()):
@@ -139,8 +140,9 @@ def _print_status(console: Console, entry: dict[str, Any]) -> None:
                 "harness and environment errors do not, and block promotion)[/]")
         for c in gate["criteria"] + [sign]:
             ok = "[green]  ok[/]" if c["met"] else "[red]  no[/]"
-            console.print(f"  {ok}  {c['name']:<24} required {_fmt(c['required'])}, measured {_fmt(c['measured'])}")
-            console.print(f"        [dim]{escape(c['detail'])}[/]")
+            console.print(f"  {ok}  {m(c['name']):<24} required {m(_fmt(c['required']))}, "
+                          f"measured {m(_fmt(c['measured']))}")
+            console.print(f"        [dim]{m(c['detail'])}[/]")
     console.print()
 
 
@@ -176,9 +178,9 @@ def promote_cmd(workflow: Annotated[str, typer.Argument(help="The workflow to pr
         typer.echo(json.dumps(t, indent=2, default=str))
         return
     extra = " [OVERRIDE: " + ", ".join(t["gate"]["override"]["unmet"]) + " unmet]" if t["override"] else ""
-    typer.echo(f"promoted {t['workflow']}: {t['from_stage']} → {t['to_stage']} for {t['agent']}@"
-               f"{t['agent_version']} by {t['actor']} (transition #{t['seq']}, evidence "
-               f"{t['evidence_digest'][:12]}){extra}")
+    typer.echo(clean(f"promoted {t['workflow']}: {t['from_stage']} → {t['to_stage']} for {t['agent']}@"
+                     f"{t['agent_version']} by {t['actor']} (transition #{t['seq']}, evidence "
+                     f"{t['evidence_digest'][:12]}){extra}", None))
 
 
 def _next_stage(led: Any, pol: Any, workflow: str) -> str:
@@ -311,9 +313,9 @@ def incident_list_cmd(workflow: Annotated[str | None, typer.Argument(help="One w
     if not rows:
         typer.echo("no incidents recorded.")
     for i in rows:
-        out.print(f"#{i['id']} {_when(i['created_at'])} {escape(i['workflow'])} {escape(i['agent'])}@"
-                  f"{escape(i['agent_version'])} at {i['stage']}: {i['severity']} — {escape(i['reason'])} "
-                  f"(by {escape(i['actor'])}" + (f", session {escape(i['session_id'])})" if i["session_id"] else ")"))
+        out.print(f"#{i['id']} {_when(i['created_at'])} {markup(i['workflow'])} {markup(i['agent'])}@"
+                  f"{markup(i['agent_version'])} at {i['stage']}: {i['severity']} — {markup(i['reason'])} "
+                  f"(by {markup(i['actor'])}" + (f", session {markup(i['session_id'])})" if i["session_id"] else ")"))
 
 
 def _session_agent(led: Any, workflow: str, session: str | None) -> str:
@@ -362,19 +364,20 @@ def history_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflo
                    "(every workflow starts at sandbox).")
         return
     console = out
+    m = markup
     for t in rows:
         change = (f"{t['kind']}" if t["kind"] in ("pause", "resume") else f"{t['from_stage']} → {t['to_stage']}"
                   + (f" ({t['kind']})" if t["kind"] == "carry-over" else "")) + (
             " [bold red](override)[/]" if t["override"] else "")
         signed = ", ".join(s["person"] for s in t["signoffs"])
         console.print(f"[bold]{t['workflow']}[/] #{t['seq']}  {t['created_at'][:19].replace('T', ' ')}Z  "
-                      f"{change}  by {escape(t['actor'])}" + (f" (signed off: {escape(signed)})" if signed else ""))
+                      f"{change}  by {markup(t['actor'])}" + (f" (signed off: {markup(signed)})" if signed else ""))
         facts = [f"agent {t['agent']}@{t['agent_version']}" if t["agent"] else None,
                  f"evidence {t['evidence_digest'][:12]}" if t["evidence_digest"] else None,
                  f"policy {t['policy_digest'][:12]}" if t["policy_digest"] else None]
         if any(facts):
             console.print("    " + " · ".join(f for f in facts if f))
-        console.print(f"    reason: {escape(t['reason'])}")
+        console.print(f"    reason: {m(t['reason'])}")
 
 
 def register(app: typer.Typer) -> None:

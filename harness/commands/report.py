@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from harness.errors import HarnessError
+from harness.safetext import clean
 
 
 def report_cmd(
@@ -35,7 +36,7 @@ def report_cmd(
     try:
         written, report = _build_and_write(out, workflow, since, agent, ledger, policy, not no_images)
     except HarnessError as exc:
-        typer.echo(f"error: {exc.render()}", err=True)
+        typer.echo(f"error: {clean(exc.render(), None, multiline=True)}", err=True)
         raise typer.Exit(exc.exit_code) from None
     totals = report["overall"]["totals"]
     extra = f" (+{len(written) - 1} figure files)" if len(written) > 1 else ""

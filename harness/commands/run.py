@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -18,6 +17,7 @@ from harness.config import audit_dir, audit_key
 from harness.errors import UsageError
 from harness.models import BLAST_DIMENSIONS, SEVERITIES, STAGES, RunResult
 from harness.reliability import pass_hat
+from harness.safetext import markup
 
 RECORD_BATCH = 500
 
@@ -94,7 +94,7 @@ def run_command(
     else:
         print_summary(results, suite.plans, _stage_label(stages, rehearsals))
         for d in demotions:
-            err.print(f"[bold red]demoted[/] {escape(str(d.get('workflow')))}: {d.get('from_stage', d.get('from'))} → "
+            err.print(f"[bold red]demoted[/] {markup(d.get('workflow'))}: {d.get('from_stage', d.get('from'))} → "
                       f"{d.get('to_stage', d.get('to'))} ({d.get('reason', '')})")
         if out_dir:
             out.print(f"runs written to {out_dir / 'runs.jsonl'}; audit logs in {audit_folder}")
@@ -236,7 +236,6 @@ SHORT = {"entities_touched": "touched", "irreversible_ops": "irreversible", "ext
 
 
 def print_summary(results: list[RunResult], plans: list[Any], stage: str) -> None:
-    from harness.audit import clean
 
     by_workflow: dict[str, list[RunResult]] = defaultdict(list)
     for r in results:
@@ -280,7 +279,7 @@ def print_summary(results: list[RunResult], plans: list[Any], stage: str) -> Non
         what = r.error.message if r.error else "; ".join(f"{m.type} ({m.severity}) {m.entity}"
                                                           for m in r.mistakes[:3])
         # entities and error messages come from agents: no markup, no control characters
-        out.print(f"[red]{r.outcome.upper()}[/] {r.scenario} \\[t{r.trial}] {escape(clean(what))}  "
+        out.print(f"[red]{r.outcome.upper()}[/] {markup(r.scenario)} \\[t{r.trial}] {markup(what, 300)}  "
                   f"[dim]harness audit explain {r.run_id}[/]", markup=True)
     if len(failing) > 10:
         out.print(f"… and {len(failing) - 10} more runs that did not pass (use --json for all).")

@@ -1,0 +1,12 @@
+"""Hostile agents for the integrity tests, loaded as ``tests.integrity._agents:NAME``."""
+
+from __future__ import annotations
+
+ESC = "\x1b[2K\x1b[1A\r"
+BIDI = "\u202e"
+HOSTILE = f"ok{ESC}approved by dana{BIDI}txt.exe"
+
+
+def hostile_rationale(task, tools):
+    """Plans the right change with a rationale that tries to rewrite the reviewer's terminal."""
+    tools.call("crm_update_deal", id="west-renewal", discount_pct=10, rationale=HOSTILE)
