@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from harness.errors import InvalidPolicy
 from harness.models import STAGES
 from harness.yamlsafe import format_path
@@ -32,6 +34,7 @@ def check_policy(policy, file: str, lines: dict[tuple, int]) -> None:
                      "no `gate` under sandbox (bounds only)")
             if entry.gate is not None:
                 _check_gate(entry.gate, path + ("gate",), policy, fail)
+            _check_bounds(entry.bounds, path + ("bounds",), fail)
             for i, tool in enumerate(entry.bounds.allowed_tools or []):
                 if any(ch in tool for ch in "*?[]"):
                     fail(path + ("bounds", "allowed_tools", i), f"{tool!r} looks like a glob; tool names are "
@@ -87,3 +90,24 @@ def _check_gate(gate, path: tuple, policy, fail) -> None:
         if dim != "money_exposed" and limit.max != int(limit.max):
             fail(path + ("blast_radius", dim, "max"), f"{dim} counts whole things; {limit.max:g} is not whole.",
                  "an integer >= 0")
+
+
+_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def _check_bounds(bounds, path: tuple, fail) -> None:
+    """Recipient domains and protected paths mean what they say, or the policy is refused."""
+    for i, domain in enumerate(bounds.allowed_recipient_domains or []):
+        if not _DOMAIN.fullmatch(domain.strip().rstrip(".").lower()):
+            fail(path + ("allowed_recipient_domains", i),
+                 f"{domain!r} is not a domain name (an empty or malformed domain would match nothing, or "
+                 "everything).", "a domain such as example.com (its subdomains are included)")
+    for i, pattern in enumerate(bounds.protected_paths):
+        where = path + ("protected_paths", i)
+        if not pattern.startswith("/"):
+            fail(where, f"{pattern!r} is not an absolute path: protected paths are matched against paths "
+                 "that start with `/`, so it would protect nothing.", f"an absolute glob such as /{pattern}")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in pattern) or "\\" in pattern or \
+                ".." in pattern.split("/") or "." in pattern.split("/"):
+            fail(where, f"{pattern!r} holds `.`/`..` segments, a backslash or a control character; the "
+                 "paths it is matched against never do.", "a plain absolute glob such as /legal/**")

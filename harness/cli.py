@@ -158,15 +158,28 @@ def main() -> None:
         typer.echo(f"error: cannot use{where}: {exc.strerror or exc}. Check the path and its permissions.",
                    err=True)
         sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - a damaged ledger is bad input, anything else a bug
+        from sqlalchemy.exc import DBAPIError
+
+        if not isinstance(exc, DBAPIError):
+            _internal(exc)
+        from harness.ledger._engine import opened, unreadable
+
+        problem = unreadable(opened[-1] if opened else "(unknown)", exc)
+        typer.echo(f"error: {clean(problem.render(), None, multiline=True)}", err=True)
+        sys.exit(problem.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - a bug: one line, not a traceback, unless asked
-        if os.environ.get("HARNESS_DEBUG"):
-            raise
-        typer.echo(f"internal error: {type(exc).__name__}: {exc} (a bug in the harness; "
-                   "set HARNESS_DEBUG=1 for the traceback)", err=True)
-        sys.exit(3)
+
+
+def _internal(exc: BaseException) -> None:
+    """A bug: one line, not a traceback, unless HARNESS_DEBUG asks for it."""
+    if os.environ.get("HARNESS_DEBUG"):
+        raise exc
+    typer.echo(f"internal error: {type(exc).__name__}: {clean(str(exc), 500)} (a bug in the harness; "
+               "set HARNESS_DEBUG=1 for the traceback)", err=True)
+    sys.exit(3)
 
 
 if __name__ == "__main__":

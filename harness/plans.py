@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from fakes import Change, FakeError, World
 from harness.errors import PlanRefused, UsageError
-from harness.gateway import CallRecord
+from harness.gateway import CallRecord, action_id
 from harness.tools import CATALOGUE
 
 PlanStatus = Literal["pending", "approved", "partially_approved", "rejected", "applied", "stale"]
@@ -87,6 +87,16 @@ def make_plan(run_id: str, scenario: Any, agent: Any, calls: list[CallRecord]) -
     return Plan(plan_id=plan_id, run_id=run_id, workflow=scenario.workflow, scenario=scenario.id,
                 scenario_path=scenario.path, scenario_digest=scenario.digest, world_key=scenario.world_key,
                 agent=agent.name, agent_version=agent.version, items=items)
+
+
+def altered_items(items: list[PlanItem]) -> list[str]:
+    """Items whose tool or arguments no longer hash to their ``action_id`` (edited after planning)."""
+    out = []
+    for item in items:
+        call_id = item.action_id[1:].split("-", 1)[0]
+        if not call_id.isdigit() or action_id(int(call_id), item.tool, item.args) != item.action_id:
+            out.append(str(item.index))
+    return out
 
 
 def stale_items(world: World, items: list[PlanItem]) -> list[str]:

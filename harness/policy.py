@@ -21,12 +21,15 @@ from harness.models import SEVERITIES, STAGES, Severity, Stage
 from harness.stats import Method
 from harness.work.toolmap import ToolRule
 
-NonNegInt = Annotated[int, Field(ge=0, strict=True)]
-PosInt = Annotated[int, Field(ge=1, strict=True)]
-NonNegFloat = Annotated[float, Field(ge=0, strict=True)]
-PosFloat = Annotated[float, Field(gt=0, strict=True)]
-Rate = Annotated[float, Field(ge=0, le=1, strict=True)]
-Percent = Annotated[float, Field(gt=0, le=100, strict=True)]
+MAX_COUNT = 1_000_000_000
+"""Counts (runs, writes, sign-offs) above this are typing mistakes, not policies: refused at load."""
+MAX_AMOUNT = 1e15
+NonNegInt = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
+PosInt = Annotated[int, Field(ge=1, le=MAX_COUNT, strict=True)]
+NonNegFloat = Annotated[float, Field(ge=0, le=MAX_AMOUNT, strict=True, allow_inf_nan=False)]
+PosFloat = Annotated[float, Field(gt=0, le=MAX_AMOUNT, strict=True, allow_inf_nan=False)]
+Rate = Annotated[float, Field(ge=0, le=1, strict=True, allow_inf_nan=False)]
+Percent = Annotated[float, Field(gt=0, le=100, strict=True, allow_inf_nan=False)]
 BlastBasis = Literal["potential", "realised"]
 
 
@@ -43,8 +46,10 @@ class StageBounds(_Strict):
     """Writes per run."""
     max_discount_pct: Annotated[float, Field(ge=0, le=100, strict=True)] | None = None
     allowed_recipient_domains: list[str] | None = None
+    """Domains such as ``example.com`` (subdomains included); checked at load, stored lower-case."""
     protected_paths: list[str] = []
-    """Globs such as ``/legal/**``: the folder and everything under it."""
+    """Absolute globs such as ``/legal/**``: the folder and everything under it, also against moves
+    of a folder above it. A pattern without a leading ``/`` is refused at load."""
     max_money_exposed: NonNegFloat | None = None
     """Money exposed per run (discount × deal amount)."""
 

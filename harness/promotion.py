@@ -243,10 +243,13 @@ def _check_step_up(wf: WorkflowPolicy, workflow: str, current: str, to: str, tra
     if to not in wf.ladder:
         raise UsageError(f"{to} is not on the ladder of {workflow} ({' → '.join(wf.ladder)}).",
                          expected="a stage of the ladder")
+    # the state, not the request, is the problem (e.g. a concurrent promotion won): refused, exit 1
     if to == current:
-        raise UsageError(f"{workflow} is already at {to} for {track}.")
+        raise ConflictError(f"{workflow} is already at {to} for {track} (someone may have promoted it a moment "
+                            "ago); nothing was recorded. Run `harness history` to see who.")
     if STAGES.index(to) < STAGES.index(current):
-        raise UsageError(f"{workflow} is at {current} for {track}; {to} is lower. Use `harness demote`.")
+        raise ConflictError(f"{workflow} is at {current} for {track}; {to} is lower, so nothing was recorded. "
+                            "Use `harness demote` to step down.")
     nxt = wf.next_stage(current)
     if to != nxt:
         raise UsageError(f"{workflow} is at {current} for {track}: promotion goes one stage at a time, and the "

@@ -125,13 +125,18 @@ def show(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."),
 
 
 def _parse_only(only: str | None) -> list[int] | None:
-    if not only:
+    """``None`` when ``--only`` is not given; otherwise at least one item number (never "all")."""
+    if only is None:
         return None
     try:
-        return [int(x) for x in only.replace(" ", "").split(",") if x]
+        wanted = [int(x) for x in only.replace(" ", "").split(",") if x]
     except ValueError:
+        wanted = []
+    if not wanted:
         raise UsageError(f"--only {only!r} is not a list of item numbers.", field="--only",
-                         expected="comma-separated numbers, e.g. --only 1,3") from None
+                         expected="comma-separated numbers, e.g. --only 1,3 (leave --only out to approve "
+                                  "every item)")
+    return wanted
 
 
 def _world_for(plan: dict, ledger: Any):
@@ -172,7 +177,7 @@ def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix.
     """Approve a plan (or some of its items) and apply it exactly once. A plan made in a sandbox run is
     applied all or nothing; a plan made at work forwards each approved item to the real tool once,
     recorded in the ledger's journal (`--only` also takes action ids)."""
-    from harness.plans import apply_items, item_from_dict, stale_items
+    from harness.plans import altered_items, apply_items, item_from_dict, stale_items
     from harness.work.plans import is_work_plan
 
     if not by.strip():
@@ -197,6 +202,11 @@ def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix.
             raise UsageError(f"plan {plan['id']} has no item(s) {', '.join(map(str, unknown))}.", field="--only",
                              expected=f"numbers between 1 and {len(items)}")
     chosen = [by_index[n] for n in sorted(set(wanted))] if wanted else items
+    altered = altered_items(chosen)
+    if altered:
+        raise PlanRefused(f"plan {plan['id']} was altered after it was made: item(s) {', '.join(altered)} no "
+                          "longer match the action the agent proposed (its content hash). Nothing was "
+                          "applied.", expected="a fresh run to produce a new plan")
     world = _world_for(plan, store)
     stale = stale_items(world, chosen)
     now = datetime.now(UTC).isoformat()

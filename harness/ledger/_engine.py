@@ -18,7 +18,6 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, ProgrammingError
-from sqlalchemy.pool import StaticPool
 
 from harness.errors import LedgerError
 
@@ -32,12 +31,24 @@ _HEAD: str | None = None
 _HEAD_LOCK = threading.Lock()
 
 
+_EXPECTED_URL = "sqlite:///path/to/ledger.db or postgresql+psycopg://user@host[:port]/db"
+opened: list[str] = []
+"""Ledgers opened by this process (URLs without passwords): errors on a damaged one name it."""
+
+
+def shown_url(url: str) -> str:
+    """A ledger URL as it may be printed: any password replaced by ``***``."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise LedgerError(f"the ledger URL {url!r} is not a database URL.",
-                          expected="sqlite:///path/to/ledger.db or postgresql+psycopg://user@host/db") from None
+    except (ArgumentError, ValueError) as exc:
+        why = "" if isinstance(exc, ArgumentError) else f" ({exc})"
+        raise LedgerError(f"the ledger URL {shown_url(url)!r} is not a valid database URL{why}.",
+                          field="--ledger", expected=_EXPECTED_URL) from None
+    opened.append(parsed.render_as_string(hide_password=True))
     if parsed.get_backend_name() != "sqlite":
         if parsed.drivername in ("postgresql", "postgres"):  # psycopg 3 is the driver we install, not
             # psycopg2; postgres:// is what Heroku, Render, Supabase and libpq tools hand out
@@ -47,21 +58,22 @@ def make_engine(url: str) -> Engine:
         except (ArgumentError, ImportError, NoSuchModuleError) as exc:
             raise LedgerError(f"cannot use the ledger URL {parsed.render_as_string()}: {exc}") from None
     database = parsed.database or ""
-    memory = database in ("", ":memory:")
-    if not memory:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    kwargs: dict = {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}}
+    memory = database in ("", ":memory:") or "mode=memory" in str(parsed.query.get("mode", ""))
     if memory:
-        kwargs["poolclass"] = StaticPool
+        raise LedgerError(f"{shown_url(url)!r} is an in-memory ledger: it is gone when the command ends, so "
+                          "nothing would be recorded.", field="--ledger",
+                          expected="a file (sqlite:///path/to/ledger.db), a server, or --no-ledger to "
+                                   "record nothing on purpose")
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    kwargs: dict = {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}}
     engine = create_engine(parsed, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module docstring)
         cur = dbapi_conn.cursor()
-        if not memory:
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -71,6 +83,19 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
     return engine
+
+
+def unreadable(engine: Engine | str, exc: BaseException) -> LedgerError:
+    """The error for a ledger that cannot be opened or read: a damaged file, a refused connection."""
+    where = engine if isinstance(engine, str) else engine.url.render_as_string(hide_password=True)
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    if where.startswith("sqlite"):
+        file = where.split("///", 1)[-1]
+        return LedgerError(f"cannot read the ledger file {file}: {reason}. The file is damaged (e.g. "
+                           "truncated) or is not a ledger; nothing in it was changed.", field="--ledger",
+                           expected="a ledger written by harness (restore it from a backup, or point "
+                                    "--ledger at another file)")
+    return LedgerError(f"cannot open the ledger {where}: {reason}.", field="--ledger", expected=_EXPECTED_URL)
 
 
 def is_locked(exc: BaseException) -> bool:
@@ -146,8 +171,8 @@ def migrate(engine: Engine) -> None:
         with engine.connect() as conn:
             if current_revision(conn) == head:
                 return
-    except OperationalError as exc:
-        raise LedgerError(f"cannot open the ledger: {exc.orig}") from None
+    except DBAPIError as exc:
+        raise unreadable(engine, exc) from None
 
     def upgrade(conn: Connection) -> None:
         if conn.dialect.name == "postgresql":  # one migrator at a time across processes

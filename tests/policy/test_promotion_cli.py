@@ -90,4 +90,4 @@ def test_bad_policy_file_exits_2_naming_the_field(cli, tmp_path, ledger_url):
     register(app)
     result = CliRunner().invoke(app, ["status", "--ledger", ledger_url, "--policy", str(bad)])
     assert result.exit_code == 2
-    assert "stages.suggest.gate.min_runs" in result.stderr and "an integer >= 0" in result.stderr
+    assert "stages.suggest.gate.min_runs" in result.stderr and "an integer between 0 and" in result.stderr
