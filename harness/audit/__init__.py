@@ -11,6 +11,7 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {  # imported on first use: running suites needs the log, not its verifier or explainer
+    **dict.fromkeys(("Verdict", "verify_anchored"), "harness.audit._anchor"),
     **dict.fromkeys(("clean", "explain_run", "explain_run_rich"), "harness.audit._explain"),
     **dict.fromkeys(("locate_log", "recorded_head", "set_head_lookup", "set_locator"), "harness.audit._locate"),
     **dict.fromkeys(("CLOSE_EVENT", "EVENT_TYPES", "GENESIS", "TERMINAL_TYPES", "AuditLog", "AuditLogError",
@@ -27,6 +28,7 @@ __all__ = [
     "AuditLog",
     "AuditLogError",
     "NullAuditLog",
+    "Verdict",
     "VerifyReport",
     "canonical_bytes",
     "clean",
@@ -40,6 +42,7 @@ __all__ = [
     "set_locator",
     "verify_bytes",
     "verify_events",
+    "verify_anchored",
     "verify_log",
 ]
 

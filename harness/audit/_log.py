@@ -35,6 +35,7 @@ from pathlib import Path, PurePath
 from typing import Any, Self
 from uuid import UUID
 
+from harness.audit._cap import MAX_EVENT_BYTES, cap_payload
 from harness.errors import HarnessError
 
 try:  # optional: five times faster than the standard library, and byte-identical where used
@@ -398,6 +399,8 @@ class AuditLog:
                 data = None
         if data is None:
             data = encode_payload(payload)
+        if len(data) > MAX_EVENT_BYTES:
+            data = cap_payload(payload, data, encode_payload)
         pending = self._pending
         pending.append((tj, time.time_ns(), data))
         self._last_type = type

@@ -10,8 +10,11 @@ from typing import Annotated
 
 import typer
 
-from harness.errors import HarnessError, UsageError
+from harness.errors import HarnessError, NotFoundError, UsageError
 from harness.safetext import clean
+
+UNANCHORED = 4
+"""Exit status of ``audit verify --strict`` for a log that verifies but that nothing anchors."""
 
 app = typer.Typer(
     help="Check and read the hash-chained audit log of a run: `verify` detects any edit, deletion, "
@@ -33,8 +36,19 @@ DirOpt = Annotated[list[Path] | None, typer.Option(
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 HeadOpt = Annotated[str | None, typer.Option(
     "--expected-head", metavar="HASH",
-    help="The head hash recorded for the run (by default the ledger's, when it knows the run).",
+    help="The head hash recorded for the run (in addition to the ledger's, when it knows the run).",
     show_default=False)]
+LedgerOpt = Annotated[str | None, typer.Option(
+    "--ledger", metavar="URL",
+    help="The ledger the run was recorded in (default: $HARNESS_LEDGER or the SQLite file in $HARNESS_HOME).",
+    show_default=False)]
+PublicKeyOpt = Annotated[Path | None, typer.Option(
+    "--public-key", metavar="FILE",
+    help="Ed25519 public key to check signed digests with (default: $HARNESS_HOME/keys/audit-ed25519.pub).",
+    show_default=False)]
+StrictOpt = Annotated[bool, typer.Option(
+    "--strict", help=f"Exit {UNANCHORED} when the log verifies but nothing anchors it (no ledger record, no "
+                     "signed digest).")]
 
 
 def _key(key_env: str | None) -> bytes | None:
@@ -54,64 +68,70 @@ def _fail(exc: HarnessError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
-def _verify(ref: str, key_env: str | None, dirs: list[Path] | None, expected_head: str | None):
-    from harness.audit import locate_log, recorded_head, verify_log
+def _verify(ref: str, key_env: str | None, dirs: list[Path] | None, expected_head: str | None,
+            ledger: str | None, public_key: Path | None):
+    from harness.audit import verify_anchored
 
-    path = locate_log(ref, dirs or ())
-    key = _key(key_env)
-    report = verify_log(path, key=key, expected_head=expected_head)
-    if report.ok and expected_head is None:
-        head = recorded_head(report.run_id)
-        if head:
-            report = verify_log(path, key=key, expected_head=head)
-    return path, report
+    return verify_anchored(ref, dirs=dirs or (), key=_key(key_env), expected_head=expected_head,
+                           ledger_url=ledger, public_key=public_key)
 
 
-def _report_json(path: Path, report) -> dict:
+def _verdict_json(verdict) -> dict:
     from dataclasses import asdict
 
-    return {"path": str(path), "summary": report.summary(), **asdict(report)}
+    report = asdict(verdict.report) if verdict.report is not None else {}
+    return {**report, "path": str(verdict.path) if verdict.path is not None else None,
+            "summary": verdict.summary(), "ok": verdict.ok, "anchored": verdict.anchored,
+            "anchors": verdict.anchors, "problems": verdict.problems, "claimed": verdict.claimed}
 
 
 @app.command("verify")
-def verify(ref: RefArg, key_env: KeyEnvOpt = None, dirs: DirOpt = None,
-           expected_head: HeadOpt = None, as_json: JsonOpt = False) -> None:
-    """Check a run's audit log is intact. Exit 0 if it is, 1 if anything was changed or cut."""
-    from harness.audit import clean
-
+def verify(ref: RefArg, key_env: KeyEnvOpt = None, dirs: DirOpt = None, expected_head: HeadOpt = None,
+           ledger: LedgerOpt = None, public_key: PublicKeyOpt = None, strict: StrictOpt = False,
+           as_json: JsonOpt = False) -> None:
+    """Check a run's audit log is intact and is the run's. Exit 0 if it is, 1 if anything was changed,
+    cut, swapped or deleted; with --strict, 4 when it verifies but nothing anchors it."""
     try:
-        path, report = _verify(ref, key_env, dirs, expected_head)
+        verdict = _verify(ref, key_env, dirs, expected_head, ledger, public_key)
     except HarnessError as exc:
         raise _fail(exc) from None
     if as_json:
-        typer.echo(json.dumps(_report_json(path, report), ensure_ascii=False))
-        if not report.ok:
+        typer.echo(json.dumps(_verdict_json(verdict), ensure_ascii=False))
+        if not verdict.ok:
             raise typer.Exit(1)
+        if strict and not verdict.anchored:
+            raise typer.Exit(UNANCHORED)
         return
-    if report.ok:
-        typer.echo(f"{report.summary()}  [{clean(path, None)}]")
+    where = clean(verdict.path, None) if verdict.path is not None else "-"
+    if verdict.ok:
+        typer.echo(f"{clean(verdict.summary(), None)}  [{where}]")
+        if strict and not verdict.anchored:
+            raise typer.Exit(UNANCHORED)
         return
-    typer.echo(clean(report.summary(), None), err=True)
-    typer.echo(f"  log: {clean(path, None)}", err=True)
+    typer.echo(clean(verdict.summary(), None), err=True)
+    typer.echo(f"  log: {where}", err=True)
     raise typer.Exit(1)
 
 
 @app.command("explain")
-def explain(ref: RefArg, key_env: KeyEnvOpt = None, dirs: DirOpt = None,
-            expected_head: HeadOpt = None, as_json: JsonOpt = False) -> None:
+def explain(ref: RefArg, key_env: KeyEnvOpt = None, dirs: DirOpt = None, expected_head: HeadOpt = None,
+            ledger: LedgerOpt = None, public_key: PublicKeyOpt = None, as_json: JsonOpt = False) -> None:
     """Tell a run as a timeline a person can read after an incident.
 
     What the agent was asked and saw, what it said and tried, what the gateway decided, what
     changed and what the scorer concluded, with a note on whether the log verified."""
-    from harness.audit import clean, explain_run, explain_run_rich, read_events
+    from harness.audit import explain_run, explain_run_rich, read_events
 
     try:
-        path, report = _verify(ref, key_env, dirs, expected_head)
-        events = read_events(path, strict=False)
+        verdict = _verify(ref, key_env, dirs, expected_head, ledger, public_key)
+        if verdict.path is None or verdict.report is None:
+            raise NotFoundError(verdict.summary())
+        events = read_events(verdict.path, strict=False)
     except HarnessError as exc:
         raise _fail(exc) from None
+    report = verdict.report
     if as_json:  # the events as recorded, with the verdict on the log they came from
-        typer.echo(json.dumps({**_report_json(path, report), "events": events}, ensure_ascii=False, default=str))
+        typer.echo(json.dumps({**_verdict_json(verdict), "events": events}, ensure_ascii=False, default=str))
         if not events:
             raise typer.Exit(1)
         return
@@ -121,8 +141,11 @@ def explain(ref: RefArg, key_env: KeyEnvOpt = None, dirs: DirOpt = None,
         Console(highlight=False, soft_wrap=True).print(explain_run_rich(events, report), end="")
     else:
         typer.echo(explain_run(events, report), nl=False)
-    if not report.ok:
-        typer.echo(f"warning: the audit log does not verify: {clean(report.summary(), None)}", err=True)
+    if not verdict.ok:
+        typer.echo(f"warning: the audit log does not verify: {clean(verdict.summary(), None)}", err=True)
+    elif not verdict.anchored:
+        typer.echo("warning: the audit log is unanchored: no ledger record and no signed digest show it is "
+                   "the log the run wrote.", err=True)
     if not events:
         raise typer.Exit(1)
 

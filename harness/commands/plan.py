@@ -153,14 +153,24 @@ def _world_for(plan: dict, ledger: Any):
     return world
 
 
-def _audit_decision(plan: dict, events: list[tuple[str, dict]]) -> str:
+def _audit_decision(store: Any, plan: dict, events: list[tuple[str, dict]]) -> str:
+    """Write the decision's own audit log (``<plan>-decision-<time>``), sign it and anchor its head
+    in the plan's ledger record, so ``harness audit verify`` can check it like a run's log."""
     from harness.audit import AuditLog
+    from harness.audit._sign import Signer
 
-    log = AuditLog(audit_dir() / f"{plan['id']}-decision-{datetime.now(UTC):%Y%m%d%H%M%S%f}.jsonl",
-                   plan["run_id"] or plan["id"], key=audit_key())
+    log_id = f"{plan['id']}-decision-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+    path = audit_dir() / f"{log_id}.jsonl"
+    log = AuditLog(path, log_id, key=audit_key())
     for kind, payload in events:
-        log.append(kind, payload)
-    return log.close()
+        log.append(kind, {**payload, "run_id": plan["run_id"]})
+    head = log.close()
+    Signer.load_or_create().sign_log(path, log_id, head)
+    current = store.get_plan(plan["id"])
+    decision = dict(current.get("decision") or {})
+    decision["audit_logs"] = [*decision.get("audit_logs", []), {"id": log_id, "head": head, "path": str(path)}]
+    store.update_plan(plan["id"], current["version"], decision=decision)
+    return head
 
 
 @app.command("approve")
@@ -213,7 +223,7 @@ def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix.
     if stale:
         store.update_plan(plan["id"], plan["version"], status="stale", decided_by=by, decided_at=now,
                           reason="refused as stale: " + "; ".join(stale))
-        _audit_decision(plan, [("plan_decided", {"plan_id": plan["id"], "decision": "stale", "by": by,
+        _audit_decision(store, plan, [("plan_decided", {"plan_id": plan["id"], "decision": "stale", "by": by,
                                                  "reason": "; ".join(stale)})])
         raise PlanRefused(f"plan {plan['id']} is stale: records changed since it was made: {'; '.join(stale)}. "
                           "Nothing was applied.", expected="a fresh run to produce a new plan")
@@ -225,7 +235,7 @@ def approve(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix.
     updated = store.update_plan(plan["id"], plan["version"], status=status, decided_by=by, decided_at=now,
                                 reason=reason, decision=decision)
     store.apply_plan_atomically(plan["id"], updated["version"], [c.to_dict() for c in changes])
-    head = _audit_decision(plan, [
+    head = _audit_decision(store, plan, [
         ("plan_decided", {"plan_id": plan["id"], "decision": status, "by": by, "reason": reason,
                           "approved_items": approved, "rejected_items": rejected}),
         ("plan_applied", {"plan_id": plan["id"], "items": approved, "changes": [c.to_dict() for c in changes]})])
@@ -257,7 +267,7 @@ def reject(plan_id: str = typer.Argument(..., help="Plan id or a unique prefix."
                       reason=reason, decision={"by": by, "reason": reason, "approved": [],
                                                "rejected": [i["index"] for i in plan["items"] or []]})
     items = [i["index"] for i in plan["items"] or []]
-    head = _audit_decision(plan, [("plan_decided", {"plan_id": plan["id"], "decision": "rejected", "by": by,
+    head = _audit_decision(store, plan, [("plan_decided", {"plan_id": plan["id"], "decision": "rejected", "by": by,
                                                     "reason": reason, "approved_items": [],
                                                     "rejected_items": items})])
     if as_json:

@@ -131,7 +131,7 @@ def execute(scenarios: list, provider: Any, config: Any, ledger: Any, out_dir: P
     """Run the suite, record every result (runs.jsonl, ledger), then check demotion triggers."""
     from harness.executors import run_with
 
-    recorder = _Recorder(ledger, out_dir)
+    recorder = _Recorder(ledger, out_dir, signer=_signer(config))
     total = len(scenarios) * config.trials
     with Progress(TextColumn("[bold]running"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, disable=not (progress and err.is_terminal), transient=True) as bar_view:
@@ -148,11 +148,21 @@ def execute(scenarios: list, provider: Any, config: Any, ledger: Any, out_dir: P
     return suite, recorder.check_demotions(config.policy, suite.results)
 
 
+def _signer(config: Any) -> Any:
+    """The harness's Ed25519 key signs each closed log's digest (in this process only)."""
+    if config.audit_dir is None:
+        return None
+    from harness.audit._sign import Signer
+
+    return Signer.load_or_create()
+
+
 class _Recorder:
     """Writes results to runs.jsonl and the ledger in batches, each batch in one transaction."""
 
-    def __init__(self, ledger: Any, out_dir: Path | None):
+    def __init__(self, ledger: Any, out_dir: Path | None, signer: Any = None):
         self.ledger = ledger
+        self.signer = signer
         self.pending: list[RunResult] = []
         self.plans: list[Any] = []
         self.file = None
@@ -161,6 +171,8 @@ class _Recorder:
             self.file = open(out_dir / "runs.jsonl", "a", encoding="utf-8")
 
     def add(self, result: RunResult, plan: Any) -> None:
+        if self.signer is not None and result.audit_path and result.audit_head:
+            self.signer.sign_log(Path(result.audit_path), result.run_id, result.audit_head)
         if self.file is not None:
             self.file.write(json.dumps(result.public_dict(), ensure_ascii=False) + "\n")
         self.pending.append(result)

@@ -46,7 +46,7 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:
         why = "" if isinstance(exc, ArgumentError) else f" ({exc})"
-        raise LedgerError(f"the ledger URL {shown_url(url)!r} is not a valid database URL{why}.",
+        raise LedgerError(f"the ledger URL {shown_url(url)!r} is not a database URL{why}.",
                           field="--ledger", expected=_EXPECTED_URL) from None
     opened.append(parsed.render_as_string(hide_password=True))
     if parsed.get_backend_name() != "sqlite":

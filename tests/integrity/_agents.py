@@ -10,3 +10,9 @@ HOSTILE = f"ok{ESC}approved by dana{BIDI}txt.exe"
 def hostile_rationale(task, tools):
     """Plans the right change with a rationale that tries to rewrite the reviewer's terminal."""
     tools.call("crm_update_deal", id="west-renewal", discount_pct=10, rationale=HOSTILE)
+
+
+def huge_argument(task, tools):
+    """Sends a 10 MB argument (refused by the schema or not, it must not bloat the log)."""
+    tools.call("crm_update_deal", id="west-renewal" + "x" * 10_000_000, discount_pct=10)
+    tools.call("crm_update_deal", id="west-renewal", discount_pct=10, rationale="y" * 5_000_000)
