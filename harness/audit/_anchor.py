@@ -159,14 +159,15 @@ def _verify(ref: str, dirs: list[Path], key: bytes | None, expected_head: str | 
     if expected_head:
         heads.append(("the head given with --expected-head", expected_head.strip().lower()))
     if record and record.get("head"):
-        heads.append(("the ledger's recorded head", record["head"]))
+        heads.append(("the ledger's head", record["head"]))
     hooked = recorded_head(claimed)
     if hooked and not record:
         heads.append(("the recorded head", hooked))
     for name, head in heads:
         if head != report.head:
-            verdict.problems.append(f"the log's head {short(report.head)} is not {name} {short(head)}: events "
-                                    "at the end were removed or added, or the log was replaced")
+            verdict.problems.append(f"the log's head {short(report.head)} is not {name} {short(head)} recorded "
+                                    "for this run: events at the end were removed or added, or the log was "
+                                    "replaced")
         elif name != "the head given with --expected-head":
             verdict.anchors.append("the ledger" if "ledger" in name else "the recorded head")
         else:
