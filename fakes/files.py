@@ -12,7 +12,7 @@ from fakes._checks import check_text
 from fakes.clock import SimClock
 from fakes.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from fakes.journal import Journal
-from fakes.paths import ancestors, is_protected, normalise, normalise_pattern
+from fakes.paths import ancestors, is_protected, normalise, normalise_pattern, shields
 from fakes.table import Table
 
 MAX_CONTENT = 1_000_000
@@ -128,6 +128,7 @@ class Files(Backend):
                 raise Conflict(f"{source!r} is a file, so {target!r} cannot be created beneath it")
             raise InvalidInput(f"cannot move folder {source!r} into itself ({target!r})")
         pairs = [(old, target + old[len(source):]) for old in moving]
+        self._check_shielded(source)
         for path in (source, target, *(p for pair in pairs for p in pair)):
             self._check_writable(path)
         if self.exists(target):
@@ -150,6 +151,7 @@ class Files(Backend):
         doomed = [target] if self.is_file(target) else self.paths_under(target)
         if not doomed:
             raise NotFound(f"nothing at {target!r} to delete; use files_list to see what exists")
+        self._check_shielded(target)
         for p in (target, *doomed):
             self._check_writable(p)
         at = self._tick()
@@ -164,6 +166,11 @@ class Files(Backend):
         if is_protected(path, self.protected):
             raise PermissionDenied(f"{path!r} is protected; it cannot be written, moved or deleted. "
                                    "Ask a person to change it, or work on a copy elsewhere")
+
+    def _check_shielded(self, path: str) -> None:
+        if shields(path, self.protected):
+            raise PermissionDenied(f"{path!r} holds protected paths; it cannot be moved or deleted. "
+                                   "Move or delete the files inside it that are not protected instead")
 
     def _check_parents(self, path: str) -> None:
         for folder in ancestors(path):

@@ -85,3 +85,18 @@ def is_protected(path: str, patterns: tuple[str, ...]) -> bool:
             if any(fnmatchcase(candidate, variant) for variant in variants):
                 return True
     return False
+
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+def shields(path: str, patterns: tuple[str, ...]) -> bool:
+    """True when ``path`` is protected, or is a folder above something a pattern protects.
+
+    Moving or deleting ``/docs`` would carry ``/docs/legal/contract.pdf`` with it, so with
+    ``/docs/legal/**`` protected, ``/docs`` is shielded too (even before anything exists under it).
+    """
+    if is_protected(path, patterns):
+        return True
+    folder = path.rstrip("/") + "/"
+    return any(_GLOB.split(pattern, 1)[0].startswith(folder) for pattern in patterns)

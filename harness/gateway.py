@@ -17,7 +17,15 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from fakes import Change, FakeError, World
-from harness.bounds import BoundsLike, BoundsState, check_call, record_call
+from harness.bounds import (
+    BoundsLike,
+    BoundsState,
+    check_call,
+    commit_changes,
+    judge_changes,
+    needs_trial,
+    record_call,
+)
 from harness.tools import CATALOGUE, ToolSpec
 
 Decision = Literal["allowed", "suggested", "planned", "blocked", "invalid"]
@@ -81,6 +89,7 @@ class Gateway:
         self.realised: list[Change] = []
         self.potential: list[Change] = []
         self.shadow: World | None = None
+        self.bounded: World | None = None
         self.bounds_state = BoundsState()
         self.stopped: str | None = None
         self.watch: Any = None
@@ -181,6 +190,14 @@ class Gateway:
             record.ok, record.error = False, "blocked"
             record.message = f"blocked by the gateway: {why}. Nothing was changed."
             return {"ok": False, "error": "blocked", "message": record.message}
+        if spec.writes and needs_trial(self.bounds):
+            why = self._judge_on_trial(spec, args)
+            if why is not None:
+                record.decision, record.reason = "blocked", why
+                self._run_on_shadow(record, spec, args, quiet=True)
+                record.ok, record.error = False, "blocked"
+                record.message = f"blocked by the gateway: {why}. Nothing was changed."
+                return {"ok": False, "error": "blocked", "message": record.message}
         record_call(self.bounds_state, spec.name, spec.writes, args, self.world)
         if not spec.writes:
             record.result = spec.run(self.world, args)
@@ -210,6 +227,27 @@ class Gateway:
         if self.shadow is not None:
             self._run_on_shadow(record, spec, args, quiet=True)
         return {"ok": True, "result": record.result}
+
+    def _judge_on_trial(self, spec: ToolSpec, args: Any) -> str | None:
+        """Run the write on a private fork of the world it would change and judge the resulting state.
+
+        At ``suggest``/``approve`` that world is ``bounded``: the real world plus the writes the
+        gateway let through (not the blocked ones the shadow also holds)."""
+        held = self.stage in ("suggest", "approve")
+        base = (self.bounded or self.world) if held else self.world
+        trial = base.fork()
+        start = len(trial.journal)
+        try:
+            spec.run(trial, args)
+        except FakeError:
+            return None  # the backend refuses the call itself; the agent sees its error
+        changes = trial.journal.since(start)
+        why = judge_changes(self.bounds, self.bounds_state, changes)
+        if why is None:
+            commit_changes(self.bounds_state, changes)
+            if held:
+                self.bounded = trial
+        return why
 
     def _run_on_shadow(self, record: CallRecord, spec: ToolSpec, args: Any, quiet: bool = False) -> Any:
         """Apply the write to the shadow world only; the agent sees what it would have returned."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fakes.money import deal_exposure
 from harness.models import SEVERITIES, BlastRadius
 from harness.net_effects import Effect
 
@@ -48,10 +49,7 @@ def money_of(item: Any) -> float:
     spec = item.spec if item.label == "wrong_value" else None
     ref_amount = _target(spec, "amount", float(before.get("amount", 0) or 0))
     ref_discount = _target(spec, "discount_pct", float(before.get("discount_pct", 0) or 0))
-    amount = float(after.get("amount", 0) or 0)
-    exposed = max(0.0, ref_amount - amount)
-    exposed += amount * max(0.0, float(after.get("discount_pct", 0) or 0) - ref_discount) / 100.0
-    return round(exposed, 2)
+    return deal_exposure(before, after, ref_discount, ref_amount)  # the rule the gateway's bounds use
 
 
 def redirects_contact(effect: Effect, world: Any) -> bool:
