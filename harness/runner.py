@@ -179,6 +179,7 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
         error = RunError(cause="agent", message=gateway.stopped)
     if error is not None:
         audit.append("run_error", error.model_dump())
+    gateway.stopped = "the run has ended: tool calls after it are refused"  # a thread left behind, too
 
     plan = None
     potential = gateway.potential
@@ -260,26 +261,19 @@ class SuiteRun:
 async def run_suite_async(scenarios: list[Scenario], provider: Any, config: RunConfig,
                           on_result: ResultSink | None = None, worlds: WorldCache | None = None) -> SuiteRun:
     worlds = worlds or SHARED_WORLDS
-    jobs = [(s, t) for t in range(config.trials) for s in scenarios]
+    total = config.trials * len(scenarios)
+    jobs = enumerate((s, t) for t in range(config.trials) for s in scenarios)  # made as runs start
     out = SuiteRun()
-    queue: asyncio.Queue = asyncio.Queue()
-    for job in jobs:
-        queue.put_nowait(job)
-    order: dict[tuple[str, int], int] = {(s.id, t): i for i, (s, t) in enumerate(jobs)}
-    slots: list[tuple[RunResult, Plan | None] | None] = [None] * len(jobs)
+    slots: list[tuple[RunResult, Plan | None] | None] = [None] * total
 
     async def worker() -> None:
-        while True:
-            try:
-                scenario, trial = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
+        for index, (scenario, trial) in jobs:
             result, plan = await run_one(scenario, provider, trial, config, worlds)
-            slots[order[(scenario.id, trial)]] = (result, plan)
+            slots[index] = (result, plan)
             if on_result is not None:
                 on_result(result, plan)
 
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(config.concurrency, len(jobs) or 1)))]
+    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(config.concurrency, total or 1)))]
     await asyncio.gather(*workers)
     for slot in slots:
         if slot is not None:

@@ -20,6 +20,9 @@ from harness.reliability import pass_hat
 from harness.safetext import markup
 
 RECORD_BATCH = 500
+MAX_TRIALS = 100_000
+MAX_RUNS = 1_000_000
+"""Larger suites are refused up front (exit 2) rather than left to exhaust memory."""
 
 
 def run_command(
@@ -27,7 +30,7 @@ def run_command(
     agent: str = typer.Option(..., "--agent", help="oracle, simulated, replay, noop, openai, or module:attribute."),
     agent_arg: list[str] = typer.Option([], "--agent-arg", "-a", help="Agent option key=value (repeatable)."),
     agent_version: str | None = typer.Option(None, "--agent-version", help="Record this version."),
-    trials: int = typer.Option(1, "--trials", "-n", min=1, help="Runs per scenario."),
+    trials: int = typer.Option(1, "--trials", "-n", min=1, max=MAX_TRIALS, help="Runs per scenario."),
     seed: int = typer.Option(0, "--seed", help="Base seed for the runs (agents' randomness)."),
     concurrency: int = typer.Option(8, "--concurrency", "-j", min=1,
                                     help="Runs in flight (across all worker processes)."),
@@ -61,6 +64,10 @@ def run_command(
     if stage is not None and stage not in STAGES:
         raise UsageError(f"unknown stage {stage!r}.", field="--stage", expected="one of " + ", ".join(STAGES))
     scenarios = load_scenarios(list(paths))
+    if len(scenarios) * trials > MAX_RUNS:
+        raise UsageError(f"{len(scenarios)} scenarios × {trials} trials is {len(scenarios) * trials:,} runs; one "
+                         f"`harness run` makes at most {MAX_RUNS:,}.", field="--trials",
+                         expected="fewer trials, or several runs")
     provider = load_agent(agent, parse_options(agent_arg), agent_version)
     the_policy = load_policy_or_default(str(policy) if policy else None)
     out_dir = out_dir.absolute() if out_dir else None  # stored with each run, shipped to workers
@@ -145,6 +152,7 @@ def execute(scenarios: list, provider: Any, config: Any, ledger: Any, out_dir: P
             suite = run_with(executor, scenarios, provider, config, on_result, address, workers)
         finally:
             recorder.flush()
+            recorder.settle()
     return suite, recorder.check_demotions(config.policy, suite.results)
 
 
@@ -157,6 +165,19 @@ def _signer(config: Any) -> Any:
     return Signer.load_or_create()
 
 
+def _journal(ledger: Any, out_dir: Path | None) -> Any:
+    """Replay what an earlier, killed run left unrecorded (and say so); start this run's journal."""
+    if ledger is None:
+        return None
+    from harness._journal import RunJournal, recover
+
+    recorded, appended = recover(ledger, ledger.url)
+    if recorded or appended:
+        err.print(f"recovered {recorded} finished run(s) of an interrupted `harness run` into the ledger"
+                  + (f" and {appended} into its runs.jsonl" if appended else ""))
+    return RunJournal(ledger.url, out_dir / "runs.jsonl" if out_dir is not None else None)
+
+
 class _Recorder:
     """Writes results to runs.jsonl and the ledger in batches, each batch in one transaction."""
 
@@ -166,11 +187,19 @@ class _Recorder:
         self.pending: list[RunResult] = []
         self.plans: list[Any] = []
         self.file = None
+        self.journal = _journal(ledger, out_dir)
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             self.file = open(out_dir / "runs.jsonl", "a", encoding="utf-8")
 
+    def settle(self) -> None:
+        """Every run is in the ledger now: the crash journal can go."""
+        if self.journal is not None:
+            self.journal.close(recorded=not (self.pending or self.plans))
+
     def add(self, result: RunResult, plan: Any) -> None:
+        if self.journal is not None:
+            self.journal.add(result)  # first: a kill -9 from here on loses nothing
         if self.signer is not None and result.audit_path and result.audit_head:
             self.signer.sign_log(Path(result.audit_path), result.run_id, result.audit_head)
         if self.file is not None:

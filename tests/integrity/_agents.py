@@ -28,3 +28,21 @@ def move_then_delete(task, tools):
     """Moves the folder above a protected file, then deletes the moved copy."""
     tools.call("files_move", src="/legal", dst="/tmp/legal-old")
     tools.call("files_delete", path="/tmp/legal-old/contract.pdf")
+
+
+LATE: list = []
+
+
+def leaves_a_thread(task, tools):
+    """Returns at once, leaving a thread that keeps calling tools after the run has ended."""
+    import threading
+    import time
+
+    def later():
+        time.sleep(0.3)
+        try:
+            LATE.append(tools.call("crm_update_deal", id="west-renewal", discount_pct=90))
+        except BaseException as exc:  # noqa: BLE001 - recorded for the test
+            LATE.append(exc)
+
+    threading.Thread(target=later, daemon=True).start()
