@@ -21,6 +21,7 @@ from typing import Any
 
 from fakes import World, build_world
 from harness.agents._api import EnvironmentFailure, Task, Toolbox, is_async
+from harness.agents._isolated import AgentFailed
 from harness.audit import AuditLog, NullAuditLog
 from harness.errors import InvalidScenario, PlanRefused
 from harness.gateway import AgentStopped, Gateway, HarnessBug
@@ -100,6 +101,11 @@ SHARED_WORLDS = WorldCache()
 """One cache per process: validating a scenario and then running it builds its world once."""
 
 
+class AgentRaised(Exception):
+    """An agent raised a ``BaseException`` that is not an ``Exception`` (``SystemExit``,
+    ``KeyboardInterrupt``, ``CancelledError``): it ends that run as ``error`` and nothing else."""
+
+
 def _thread_future(fn: Callable, *args: Any) -> asyncio.Future:
     """Run a sync agent in a daemon thread, so a stalled one never blocks the process from exiting."""
     loop = asyncio.get_running_loop()
@@ -109,6 +115,9 @@ def _thread_future(fn: Callable, *args: Any) -> asyncio.Future:
         try:
             value = fn(*args)
         except BaseException as exc:  # noqa: BLE001 - handed to the awaiting run
+            if not isinstance(exc, Exception):
+                carried = AgentRaised(f"the agent raised {type(exc).__name__}: {exc}")
+                exc = carried
             loop.call_soon_threadsafe(lambda e=exc: future.done() or future.set_exception(e))
         else:
             loop.call_soon_threadsafe(lambda v=value: future.done() or future.set_result(v))
@@ -117,10 +126,18 @@ def _thread_future(fn: Callable, *args: Any) -> asyncio.Future:
     return future
 
 
-async def _drive(agent: Any, task: Task, toolbox: Toolbox, timeout: float) -> None:
+def _own_loop(agent: Any, task: Task, toolbox: Toolbox) -> None:
+    asyncio.run(agent(task, toolbox))
+
+
+async def _drive(agent: Any, task: Task, toolbox: Toolbox, timeout: float, trusted: bool = False) -> None:
     # asyncio.timeout, not wait_for: no extra task per run, one timer
     async with asyncio.timeout(timeout):
-        if is_async(agent):
+        if is_async(agent) and not trusted:
+            # an untrusted async agent gets its own thread and event loop: one that blocks its loop (or
+            # raises SystemExit) cannot stall the harness's loop, so the time limit still holds
+            await _thread_future(_own_loop, agent, task, toolbox)
+        elif is_async(agent):
             await agent(task, toolbox)
         else:
             result = await _thread_future(agent, task, toolbox)
@@ -161,7 +178,7 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
     error: RunError | None = None
     try:
         agent = provider.bind(scenario, seed)
-        await _drive(agent, task, toolbox, timeout)
+        await _drive(agent, task, toolbox, timeout, bool(getattr(provider, "trusted", False)))
     except TimeoutError:
         gateway.stopped = f"time limit reached: the agent ran longer than {timeout:g} s"
         error = RunError(cause="agent", message=gateway.stopped)
@@ -173,7 +190,14 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
         error = RunError(cause="environment", message=f"out of memory: {exc}")
     except EnvironmentFailure as exc:  # e.g. the model endpoint is down: not the agent's mistake
         error = RunError(cause="environment", message=str(exc))
+    except (AgentRaised, AgentFailed) as exc:
+        error = RunError(cause="agent", message=str(exc))
     except Exception as exc:  # noqa: BLE001 - the agent's own failure
+        error = RunError(cause="agent", message=f"the agent raised {type(exc).__name__}: {exc}")
+    except BaseException as exc:  # SystemExit etc. from a trusted in-process agent
+        current = asyncio.current_task()
+        if isinstance(exc, asyncio.CancelledError) and current is not None and current.cancelling():
+            raise  # the suite itself is being cancelled
         error = RunError(cause="agent", message=f"the agent raised {type(exc).__name__}: {exc}")
     if error is None and gateway.stopped:
         error = RunError(cause="agent", message=gateway.stopped)
@@ -274,7 +298,12 @@ async def run_suite_async(scenarios: list[Scenario], provider: Any, config: RunC
                 on_result(result, plan)
 
     workers = [asyncio.create_task(worker()) for _ in range(max(1, min(config.concurrency, total or 1)))]
-    await asyncio.gather(*workers)
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        aclose = getattr(provider, "aclose", None)
+        if aclose is not None:
+            await aclose()
     for slot in slots:
         if slot is not None:
             out.results.append(slot[0])

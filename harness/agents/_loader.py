@@ -52,7 +52,10 @@ def _looks_like_agent(obj: Any) -> bool:
     return len(params) == 2 and names[0] == "task" and names[1] in ("tools", "toolbox")
 
 
-def load_agent(spec: str, options: dict[str, str] | None = None, version: str | None = None):
+def load_agent(spec: str, options: dict[str, str] | None = None, version: str | None = None,
+               isolate: bool = False):
+    """The provider ``spec`` names. ``isolate``: a ``module:attribute`` agent runs in worker processes
+    (``harness.agents._isolated``) and is never imported into this one; built-ins always run here."""
     options = dict(options or {})
     if spec in BUILTINS:
         try:
@@ -61,7 +64,12 @@ def load_agent(spec: str, options: dict[str, str] | None = None, version: str | 
             raise UnknownAgent(f"bad options for the {spec} agent: {exc}.", field="-a/--agent-arg") from None
         if version:
             provider.version = version
+        provider.trusted = True  # the harness's own code: it may share the event loop
         return provider
+    if isolate and ":" in spec:
+        from harness.agents._isolated import IsolatedProvider
+
+        return IsolatedProvider(spec, options, version)
     if ":" not in spec:
         raise UnknownAgent(f"unknown agent {spec!r}.", field="--agent",
                            expected=f"a built-in ({', '.join(BUILTINS)}) or an import path module:attribute")

@@ -49,6 +49,9 @@ def run_command(
     ledger: str | None = typer.Option(None, "--ledger", help="Ledger URL (default: .harness/ledger.db)."),
     no_ledger: bool = typer.Option(False, "--no-ledger", help="Do not record the runs."),
     no_audit: bool = typer.Option(False, "--no-audit", help="Do not write audit logs."),
+    in_process: bool = typer.Option(False, "--in-process",
+                                    help="Run a module:attribute agent in this process (trusted code and "
+                                         "benchmarks only: it can reach the world, ledger and keys)."),
     executor: str = typer.Option("local", "--executor", help="local (this process) or dask."),
     dask_address: str | None = typer.Option(None, "--dask-address",
                                                help="Dask scheduler, e.g. tcp://10.0.0.5:8786 "
@@ -68,7 +71,7 @@ def run_command(
         raise UsageError(f"{len(scenarios)} scenarios × {trials} trials is {len(scenarios) * trials:,} runs; one "
                          f"`harness run` makes at most {MAX_RUNS:,}.", field="--trials",
                          expected="fewer trials, or several runs")
-    provider = load_agent(agent, parse_options(agent_arg), agent_version)
+    provider = load_agent(agent, parse_options(agent_arg), agent_version, isolate=not in_process)
     the_policy = load_policy_or_default(str(policy) if policy else None)
     out_dir = out_dir.absolute() if out_dir else None  # stored with each run, shipped to workers
     store = None if no_ledger else open_ledger(ledger)

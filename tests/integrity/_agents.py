@@ -46,3 +46,49 @@ def leaves_a_thread(task, tools):
             LATE.append(exc)
 
     threading.Thread(target=later, daemon=True).start()
+
+
+def exits(task, tools):
+    raise SystemExit(0)
+
+
+def interrupts(task, tools):
+    raise KeyboardInterrupt
+
+
+async def cancels(task, tools):
+    import asyncio
+
+    raise asyncio.CancelledError
+
+
+async def blocks_the_loop(task, tools):
+    import time
+
+    time.sleep(6)  # blocks its event loop: no await can time it out
+    tools.call("crm_update_deal", id="west-renewal", discount_pct=10, rationale="approved")
+
+
+SNOOPED = ("World", "Gateway", "Ledger", "AuditLog", "Signer", "Engine", "WorldCache")
+
+
+def snoops(task, tools):
+    """Looks for the harness's objects in its own process and writes to the world if it finds one."""
+    import gc
+    import json
+    import os
+
+    found = {}
+    for obj in gc.get_objects():
+        name = type(obj).__name__
+        if name in SNOOPED:
+            found[name] = found.get(name, 0) + 1
+            if name == "World":
+                try:
+                    obj.crm.update_deal("west-renewal", {"discount_pct": 95})
+                except Exception:  # noqa: BLE001
+                    pass
+    secrets = sorted(k for k in os.environ if k.startswith("HARNESS_"))
+    tools.say(json.dumps({"found": found, "env": secrets, "toolbox": type(tools).__name__,
+                          "attrs": sorted(a for a in vars(tools) if not a.startswith("__"))}))
+    tools.call("crm_update_deal", id="west-renewal", discount_pct=10, rationale="approved")
