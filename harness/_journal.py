@@ -3,11 +3,12 @@
 ``harness run`` records runs in the ledger in batches (one transaction per batch is what keeps a
 large suite fast). So that a ``kill -9`` between two batches loses nothing, every finished run is
 first appended to a journal file (one JSON line, flushed to the OS, which keeps it even when the
-process is killed) and only then to ``runs.jsonl`` and the ledger batch. The journal lives in
-``$HARNESS_HOME/pending/``, named after the ledger it is for, and is locked (``flock``) by its
-process; a clean exit deletes it.
+process is killed) and only then to ``runs.jsonl`` and the ledger batch; worker processes
+(``--workers``) journal each run as it finishes, before its chunk comes back. The journals live in
+``$HARNESS_HOME/pending/``, named after the ledger and the session; the session's lock file is held
+(``lockf``, which forked workers do not inherit) while it runs, and a clean exit deletes them all.
 
-The next ``harness run`` on the same ledger finds journals whose process is gone, records the runs
+The next ``harness run`` on the same ledger finds sessions whose lock is free, records the runs
 the ledger does not have yet, appends any missing from the ``runs.jsonl`` they were written to, says
 so, and deletes the journal.
 """
@@ -35,29 +36,44 @@ def _tag(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
-class RunJournal:
-    """The journal of this process's runs for one ledger; ``close()`` deletes it once all are recorded."""
+class Session:
+    """One ``harness run`` on one ledger: holds the session lock while it runs; journals are its files."""
 
     def __init__(self, ledger_url: str, out_file: Path | None):
         folder = _folder()
         folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"{_tag(ledger_url)}-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
+        self.prefix = str(folder / f"{_tag(ledger_url)}-{uuid.uuid4().hex[:12]}")
+        self.out = str(out_file) if out_file is not None else None
+        self._lock = open(self.prefix + ".lock", "w")  # noqa: SIM115 - held for the session's lifetime
+        fcntl.lockf(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # not inherited by forks
+        self.journal = RunJournal(self.prefix, self.out)
+
+    def close(self, recorded: bool) -> None:
+        """``recorded``: every run is in the ledger, so the journals can go (else the next start replays them)."""
+        self.journal.close()
+        if recorded:
+            for path in Path(self.prefix).parent.glob(Path(self.prefix).name + "-*.jsonl"):
+                path.unlink(missing_ok=True)
+            Path(self.prefix + ".lock").unlink(missing_ok=True)
+        self._lock.close()
+
+
+class RunJournal:
+    """One process's journal of a session's finished runs (worker processes keep their own)."""
+
+    def __init__(self, prefix: str, out: str | None):
+        self.path = Path(f"{prefix}-{os.getpid()}-{uuid.uuid4().hex[:6]}.jsonl")
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - open for the run's lifetime
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._out = str(out_file) if out_file is not None else None
+        self._out = out
 
     def add(self, result: RunResult) -> None:
         line = {"out": self._out, "run": result.public_dict()}
         self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
         self._file.flush()
 
-    def close(self, recorded: bool) -> None:
-        """``recorded``: every run is in the ledger, so the journal can go (else the next start replays it)."""
-        if self._file.closed:
-            return
-        if recorded:
-            self.path.unlink(missing_ok=True)
-        self._file.close()
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
 
 
 def _known(ledger: Any, run_ids: list[str]) -> set[str]:
@@ -105,19 +121,21 @@ def recover(ledger: Any, ledger_url: str) -> tuple[int, int]:
     if not folder.is_dir():
         return 0, 0
     recorded = appended = 0
-    for path in sorted(folder.glob(f"{_tag(ledger_url)}-*.jsonl")):
+    for lock_path in sorted(folder.glob(f"{_tag(ledger_url)}-*.lock")):
         try:
-            handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
+            handle = open(lock_path, "a")  # noqa: SIM115 - closed below
         except OSError:
             continue
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             handle.close()
-            continue  # its process is alive and still running
+            continue  # its session is alive and still running
         try:
-            entries = _entries(path)
-            results = [RunResult.model_validate(e["run"]) for e in entries]
+            prefix = str(lock_path)[:-len(".lock")]
+            journals = sorted(Path(prefix).parent.glob(Path(prefix).name + "-*.jsonl"))
+            entries = [e for path in journals for e in _entries(path)]
+            results = list({r.run_id: r for r in (RunResult.model_validate(e["run"]) for e in entries)}.values())
             known = _known(ledger, [r.run_id for r in results])
             missing = [r for r in results if r.run_id not in known]
             if missing:
@@ -130,10 +148,13 @@ def recover(ledger: Any, ledger_url: str) -> tuple[int, int]:
             for out, rows in by_out.items():
                 present = _ids_in(Path(out))
                 lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in rows if r["run_id"] not in present]
+                lines = list(dict.fromkeys(lines))
                 if lines:
                     _append_lines(Path(out), lines)
                     appended += len(lines)
-            path.unlink(missing_ok=True)
+            for path in journals:
+                path.unlink(missing_ok=True)
+            lock_path.unlink(missing_ok=True)
         finally:
             handle.close()
     return recorded, appended

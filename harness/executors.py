@@ -51,13 +51,30 @@ def run_chunk(scenarios: list[Scenario], provider: Any, config: RunConfig, jobs:
     async def go() -> list[tuple]:
         out: list[tuple] = []
         pending = iter(jobs)
+        journal = None
+        if config.journal is not None:  # finished runs survive a kill -9 before the chunk returns
+            from harness._journal import RunJournal
+
+            try:
+                journal = RunJournal(*config.journal)
+            except OSError:  # e.g. a remote Dask worker without the harness's folder
+                journal = None
 
         async def worker() -> None:
             for s, t in pending:
                 result, plan = await run_one(scenarios[s], provider, t, config, SHARED_WORLDS)
+                if journal is not None:
+                    journal.add(result)
                 out.append((s, t, result, plan))
 
-        await asyncio.gather(*(worker() for _ in range(max(1, min(config.concurrency, len(jobs))))))
+        try:
+            await asyncio.gather(*(worker() for _ in range(max(1, min(config.concurrency, len(jobs))))))
+        finally:
+            aclose = getattr(provider, "aclose", None)  # agent worker processes (harness.agents._isolated)
+            if aclose is not None:
+                await aclose()
+            if journal is not None:
+                journal.close()
         return out
 
     return asyncio.run(go())

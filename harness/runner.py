@@ -54,6 +54,8 @@ class RunConfig:
     """Per-workflow stage (the agent version's grant, see ``harness.grants``); ``stage`` otherwise."""
     rehearsals: frozenset[str] = frozenset()
     """Workflows run above their grant as a rehearsal: marked, never evidence."""
+    journal: tuple[str, str | None] | None = None
+    """(session prefix, runs.jsonl) of ``harness._journal``: worker processes journal each finished run."""
 
     def stage_for(self, workflow: str) -> str:
         return self.stages.get(workflow, self.stage)

@@ -142,6 +142,8 @@ def execute(scenarios: list, provider: Any, config: Any, ledger: Any, out_dir: P
     from harness.executors import run_with
 
     recorder = _Recorder(ledger, out_dir, signer=_signer(config))
+    if recorder.journal is not None:  # worker processes journal their runs too
+        config.journal = (recorder.journal.prefix, recorder.journal.out)
     total = len(scenarios) * config.trials
     with Progress(TextColumn("[bold]running"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, disable=not (progress and err.is_terminal), transient=True) as bar_view:
@@ -172,13 +174,13 @@ def _journal(ledger: Any, out_dir: Path | None) -> Any:
     """Replay what an earlier, killed run left unrecorded (and say so); start this run's journal."""
     if ledger is None:
         return None
-    from harness._journal import RunJournal, recover
+    from harness._journal import Session, recover
 
     recorded, appended = recover(ledger, ledger.url)
     if recorded or appended:
         err.print(f"recovered {recorded} finished run(s) of an interrupted `harness run` into the ledger"
                   + (f" and {appended} into its runs.jsonl" if appended else ""))
-    return RunJournal(ledger.url, out_dir / "runs.jsonl" if out_dir is not None else None)
+    return Session(ledger.url, out_dir / "runs.jsonl" if out_dir is not None else None)
 
 
 class _Recorder:
@@ -202,7 +204,7 @@ class _Recorder:
 
     def add(self, result: RunResult, plan: Any) -> None:
         if self.journal is not None:
-            self.journal.add(result)  # first: a kill -9 from here on loses nothing
+            self.journal.journal.add(result)  # first: a kill -9 from here on loses nothing
         if self.signer is not None and result.audit_path and result.audit_head:
             self.signer.sign_log(Path(result.audit_path), result.run_id, result.audit_head)
         if self.file is not None:

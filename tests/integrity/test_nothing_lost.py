@@ -1,7 +1,6 @@
 """Finished runs are never lost: kill -9 at random moments, then the next start recovers them."""
 
 import json
-import os
 import random
 import signal
 import sqlite3
@@ -65,7 +64,7 @@ def test_the_next_start_says_what_it_recovered(tmp_path):
     while time.time() < deadline and len(_jsonl_ids(out / "runs.jsonl") if (out / "runs.jsonl").exists()
                                          else []) < 1:
         pending = list((tmp_path / "harness-home" / "pending").glob("*.jsonl"))
-        if pending and pending[0].stat().st_size > 20_000:
+        if sum(p.stat().st_size for p in pending) > 20_000:
             break
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
@@ -98,19 +97,26 @@ def test_tool_calls_after_the_run_ended_are_refused_without_audit():
     assert isinstance(late, Exception) and "run has ended" in str(late)
 
 
-def test_a_journal_of_a_live_process_is_left_alone(tmp_path, monkeypatch):
-    from harness._journal import RunJournal, recover
+def test_a_journal_of_a_live_session_is_left_alone(tmp_path):
+    from harness._journal import RunJournal, Session, recover
     from harness.ledger import Ledger
     from harness.ledger._synthetic import make_run
 
     url = f"sqlite:///{tmp_path / 'l.db'}"
     with Ledger(url) as led:
-        journal = RunJournal(url, None)
-        run = make_run(workflow="w", agent="a", version="1", stage="sandbox", scenario="s")
-        journal.add(run)
-        assert recover(led, url) == (0, 0)  # locked by this (live) process
-        journal.close(recorded=False)
-        assert recover(led, url) == (1, 0)
-        assert led.get_run(run.run_id)["run_id"] == run.run_id
+        session = Session(url, None)
+        runs = [make_run(workflow="w", agent="a", version="1", stage="sandbox", scenario="s") for _ in range(2)]
+        session.journal.add(runs[0])
+        worker = RunJournal(session.prefix, None)  # as a --workers process keeps its own
+        worker.add(runs[1])
+        worker.add(runs[0])  # a run journaled twice is recorded once
+        # another process finds the session alive (its lock is held) and leaves it alone
+        probe = subprocess.run([sys.executable, "-c", "import sys; from harness._journal import recover; "
+                                "from harness.ledger import Ledger; print(recover(Ledger(sys.argv[1]), sys.argv[1]))",
+                                url], capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert probe.stdout.strip() == "(0, 0)", probe.stderr
+        session.close(recorded=False)  # killed: the lock is free, the journals stay
+        assert recover(led, url) == (2, 0)
+        assert {led.get_run(r.run_id)["run_id"] for r in runs} == {r.run_id for r in runs}
         assert recover(led, url) == (0, 0)
-    assert os.path.exists(tmp_path) and not list((tmp_path / "harness-home" / "pending").glob("*.jsonl"))
+    assert not list((tmp_path / "harness-home" / "pending").glob("*"))
