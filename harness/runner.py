@@ -180,7 +180,7 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
     error: RunError | None = None
     try:
         agent = provider.bind(scenario, seed)
-        await _drive(agent, task, toolbox, timeout, bool(getattr(provider, "trusted", False)))
+        await _drive(agent, task, toolbox, timeout, bool(getattr(provider, "trusted", True)))
     except TimeoutError:
         gateway.stopped = f"time limit reached: the agent ran longer than {timeout:g} s"
         error = RunError(cause="agent", message=gateway.stopped)

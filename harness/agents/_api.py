@@ -90,6 +90,8 @@ class CallableProvider:
     fn: AgentCallable
     name: str
     version: str
+    trusted: bool = False
+    """False: the runner gives an async agent its own thread and event loop (see ``harness.runner``)."""
 
     def bind(self, scenario: Any, seed: int) -> AgentCallable:
         return self.fn

@@ -64,7 +64,6 @@ def load_agent(spec: str, options: dict[str, str] | None = None, version: str | 
             raise UnknownAgent(f"bad options for the {spec} agent: {exc}.", field="-a/--agent-arg") from None
         if version:
             provider.version = version
-        provider.trusted = True  # the harness's own code: it may share the event loop
         return provider
     if isolate and ":" in spec:
         from harness.agents._isolated import IsolatedProvider
@@ -115,4 +114,8 @@ def load_agent(spec: str, options: dict[str, str] | None = None, version: str | 
                            expected="a callable agent(task, tools) or a factory returning one")
     if version:
         provider.version = version
+    try:  # a user's code: its async agent gets its own event loop, so the time limit holds
+        provider.trusted = False
+    except (AttributeError, TypeError):
+        pass
     return provider
