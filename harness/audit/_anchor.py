@@ -160,7 +160,7 @@ def _verify(ref: str, dirs: list[Path], key: bytes | None, expected_head: str | 
         heads.append(("the head given with --expected-head", expected_head.strip().lower()))
     if record and record.get("head"):
         heads.append(("the ledger's head", record["head"]))
-    hooked = recorded_head(claimed)
+    hooked = None if expected_head else recorded_head(claimed)  # --expected-head stands in for it
     if hooked and not record:
         heads.append(("the recorded head", hooked))
     for name, head in heads:
