@@ -177,6 +177,10 @@ async def _serve(worker: _Worker, toolbox: Any) -> bool:
         elif op == "done":
             return True
         elif op == "error":
+            if message.get("environment"):  # e.g. its model endpoint is down: not the agent's mistake
+                from harness.agents._api import EnvironmentFailure
+
+                raise EnvironmentFailure(str(message.get("message")))
             raise AgentFailed(f"the agent raised {message.get('type')}: {message.get('message')}")
         else:
             raise AgentFailed(f"the agent's process sent an unknown message {str(op)[:40]!r}")

@@ -132,8 +132,11 @@ def main(argv: list[str]) -> None:
         except ChannelClosed:
             return  # the harness stopped this run and will not read from us again
         except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, CancelledError too
+            from harness.agents._api import EnvironmentFailure
+
             try:
-                channel.send({"op": "error", "type": type(exc).__name__, "message": str(exc)[:2000]})
+                channel.send({"op": "error", "type": type(exc).__name__, "message": str(exc)[:2000],
+                              "environment": isinstance(exc, EnvironmentFailure)})
             except (OSError, ValueError):
                 return
             continue
