@@ -95,7 +95,7 @@ def test_a_deleted_log_of_a_recorded_run_is_a_failed_verification(cli):
 def test_a_plan_decision_log_verifies_and_is_anchored(cli):
     import os
 
-    cli("run", GOOD, "--agent", "oracle", "--stage", "approve", check=0)
+    cli("run", GOOD, "--agent", "oracle", "--stage", "approve", "--rehearse", check=0)
     _, out, _ = cli("plan", "list", "--json", check=0)
     [plan] = json.loads(out)
     cli("plan", "approve", plan["id"], "--by", "dana@example.com", check=0)

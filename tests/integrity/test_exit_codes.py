@@ -89,7 +89,7 @@ def test_the_losing_concurrent_promotion_exits_1(cli, tmp_path):
 
 
 def _pending_plan(cli):
-    cli("run", GOOD, "--agent", "oracle", "--stage", "approve", check=0)
+    cli("run", GOOD, "--agent", "oracle", "--stage", "approve", "--rehearse", check=0)
     _, out, _ = cli("plan", "list", "--status", "pending", "--json", check=0)
     [plan] = json.loads(out)
     return plan["id"]

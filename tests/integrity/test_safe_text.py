@@ -41,7 +41,7 @@ def test_plan_show_history_and_status_neutralise_agent_text(cli, tmp_path):
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY, encoding="utf-8")
     cli("run", GOOD, "--agent", "tests.integrity._agents:hostile_rationale", "--agent-version", f"1{HOSTILE}",
-        "--stage", "approve", check=0)
+        "--stage", "approve", "--rehearse", check=0)
     _, out, _ = cli("plan", "list", "--status", "pending", "--json", check=0)
     [plan] = [p["id"] for p in json.loads(out)]
     _, shown, _ = cli("plan", "show", plan, check=0)
