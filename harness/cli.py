@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                            "tool call on."),
     "resume": ("promotion", "Lift a pause: writes follow each agent version's grant again."),
     "incident": ("promotion", "Incidents at work: record one (the demotion rules apply at once), list them."),
+    "suite": ("governance", "Declare the scenarios (files and digests) a workflow's coverage is judged against."),
     "history": ("promotion", "Stage transitions with who, when, why, sign-offs and evidence digests."),
     "report": ("report", "Write the trust report: verdicts, mistake rates with confidence bounds, blast radius, "
                          "history."),

@@ -118,6 +118,10 @@ class RunResult(BaseModel):
     """Hash of the last audit event: pins the log this result came from."""
     rehearsal: bool = False
     """Run above the agent version's granted stage (``--rehearse``): never evidence."""
+    agent_spec: str | None = None
+    """sha256 of what the agent is (adapter, model, prompts, options): see ``harness.agents.spec``."""
+    ran_by: str | None = None
+    """Who ran it (``$HARNESS_USER`` or the login name): separation of duties at sign-off."""
 
     def public_dict(self) -> dict:
         """The JSON shape printed by ``harness run --json`` (plus a few extra keys)."""

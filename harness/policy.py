@@ -170,6 +170,8 @@ class WorkflowPolicy(_Strict):
     demotion: list[Trigger] = []
     tools: dict[str, dict[str, ToolRule]] = {}
     """The gateway's tool map: upstream name → upstream tool → effect, targets, money, probe."""
+    cooldown_days: NonNegFloat = 0.0
+    """After a demotion, no promotion of that version for this many days (and only on newer evidence)."""
 
     def next_stage(self, stage: str) -> str | None:
         if stage not in self.ladder:
@@ -186,10 +188,13 @@ class Policy(_Strict):
     version: Literal[1] = 1
     people: dict[str, list[str]] = {}
     """Person (as given to ``--by``) → roles."""
+    policy_admins: list[str] = ["release-owner"]
+    """Roles allowed to pin a different policy for a workflow (`harness policy pin`)."""
     workflows: dict[str, WorkflowPolicy] = {}
 
     _path: str | None = PrivateAttr(default=None)
     _digest: str = PrivateAttr(default="")
+    _content: str = PrivateAttr(default="")
 
     @property
     def path(self) -> str | None:
@@ -199,6 +204,11 @@ class Policy(_Strict):
     def digest(self) -> str:
         """sha256 of the policy file's bytes, recorded with every transition."""
         return self._digest
+
+    @property
+    def content(self) -> str:
+        """The policy's text (YAML, or JSON for a policy built from data): what the ledger pins."""
+        return self._content
 
     def bounds_for(self, workflow: str, stage: str) -> StageBounds:
         """What the gateway enforces for ``workflow`` at ``stage`` (empty bounds when none are set)."""
@@ -221,23 +231,39 @@ class Policy(_Strict):
 
 def load_policy(path: str | Path | None = None) -> Policy:
     """Load and validate a policy file; default ``$HARNESS_POLICY`` or the bundled one."""
+    chosen = Path(path or os.environ.get("HARNESS_POLICY") or config.default_policy_path())
+    try:
+        raw = chosen.read_bytes()
+    except OSError as exc:
+        raise InvalidPolicy(f"cannot read the file ({exc.strerror or exc}).", file=str(chosen)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidPolicy(f"the file is not valid UTF-8 (byte {exc.start}).", file=str(chosen)) from None
+    return policy_from_text(text, str(chosen))
+
+
+def policy_from_text(text: str, name: str) -> Policy:
+    """Validate a policy given as YAML text (a file's content, or the content pinned in the ledger)."""
     from harness._policy_check import check_policy
     from harness._policy_errors import invalid_policy, normalise
-    from harness.yamlsafe import load_yaml
+    from harness.yamlsafe import MAX_BYTES, load_yaml_text
 
-    chosen = Path(path or os.environ.get("HARNESS_POLICY") or config.default_policy_path())
-    data, lines = load_yaml(chosen, InvalidPolicy)
+    if len(text.encode("utf-8")) > MAX_BYTES:
+        raise InvalidPolicy(f"the file is over {MAX_BYTES:,} bytes; refused.", file=name)
+    data, lines = load_yaml_text(text, name, InvalidPolicy)
     if not isinstance(data, dict):
         raise InvalidPolicy("the policy must be a mapping with `workflows` (and optionally `people`).",
-                            file=str(chosen), line=1, expected="a YAML mapping")
+                            file=name, line=1, expected="a YAML mapping")
     data = normalise(data)
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        raise invalid_policy(exc, str(chosen), lines, data) from None
-    check_policy(policy, str(chosen), lines)
-    policy._path = str(chosen)
-    policy._digest = hashlib.sha256(chosen.read_bytes()).hexdigest()
+        raise invalid_policy(exc, name, lines, data) from None
+    check_policy(policy, name, lines)
+    policy._path = name
+    policy._content = text
+    policy._digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return policy
 
 
@@ -253,5 +279,6 @@ def policy_from_dict(data: dict[str, Any], name: str = "<policy>") -> Policy:
         raise invalid_policy(exc, name, {}, data) from None
     check_policy(policy, name, {})
     policy._path = name
-    policy._digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    policy._content = json.dumps(data, sort_keys=True, default=str)
+    policy._digest = hashlib.sha256(policy._content.encode()).hexdigest()
     return policy

@@ -14,11 +14,10 @@ from typing import Any
 
 from harness import _gate
 from harness.errors import ConflictError, GateNotMet, UsageError
-from harness.ledger import Ledger, evidence
+from harness.ledger import Ledger
 from harness.ledger._time import iso, to_dt, utcnow
 from harness.models import STAGES, RunResult, severity_rank
 from harness.policy import IncidentTrigger, Policy, RateTrigger, SeverityTrigger, WorkflowPolicy
-from harness.stats import burn_rate_exceeded
 
 
 def parse_agent(text: str) -> tuple[str, str | None]:
@@ -118,7 +117,11 @@ def _merge_tracks(tracks: list[dict], grants: list[dict]) -> list[dict]:
 
 def _workflow_status(conn, ledger: Ledger, policy: Policy, name: str, tracks: list[dict], grants: list[dict],
                      agent: str | None, now: datetime) -> dict[str, Any]:
+    from harness.governance import governing_policy
+
     summary = ledger.workflow_state(name)
+    pin = ledger.policy_pin(name)
+    policy = governing_policy(ledger, policy, name)
     wf = policy.workflows.get(name)
     pause = ledger.paused(name)
     entry: dict[str, Any] = {
@@ -126,6 +129,8 @@ def _workflow_status(conn, ledger: Ledger, policy: Policy, name: str, tracks: li
         "granted_to": f"{summary['agent']}@{summary['agent_version']}" if summary["agent"] else None,
         "owner": wf.owner if wf else None, "in_policy": wf is not None, "next_stage": None,
         "paused": pause, "agents": [], "recertification": None, "note": None,
+        "policy": {"pinned": pin is not None, "digest": policy.digest, "path": policy.path,
+                   "pinned_by": pin["pinned_by"] if pin else None, "pinned_at": pin["pinned_at"] if pin else None},
     }
     tracks = _merge_tracks(tracks, grants)
     if agent:
@@ -144,7 +149,9 @@ def _workflow_status(conn, ledger: Ledger, policy: Policy, name: str, tracks: li
         gate = wf.gate(nxt) if nxt else None
         evaluation = None
         if gate is not None:
-            evaluation = _gate.evaluate(conn, gate, wf, name, nxt, t["agent"], t["agent_version"], now)
+            epoch, _ = _gate.epoch_of(conn, name, t["agent"], t["agent_version"])
+            evaluation = _gate.evaluate(conn, gate, wf, name, nxt, t["agent"], t["agent_version"], now, epoch)
+            evaluation["looks"] = looks_summary(ledger, gate, name, t["agent"], t["agent_version"], nxt, epoch)
             signers = ledger.pending_signoffs(name, grant["version"] if grant else 0, nxt,
                                               f"{t['agent']}@{t['agent_version']}")
             evaluation["signoffs"] = _gate.signoff_criterion(gate.signoffs, signers)
@@ -175,7 +182,7 @@ def _recertification(conn, wf: WorkflowPolicy, name: str, grant: dict | None, no
                            "gate": None}
     if out["due"]:
         out["gate"] = _gate.evaluate(conn, gate, wf, name, grant["stage"], grant["agent"], grant["agent_version"],
-                                     now)
+                                     now, epoch_pk=grant.get("entered_run_pk") or 0)
     return out
 
 
@@ -195,6 +202,10 @@ def promote(ledger: Ledger, policy: Policy, workflow: str, to: str | None, by: s
         raise UsageError("--by must name who signs off.", expected="a name, e.g. dana@example.com")
     if not reason or not reason.strip():
         raise UsageError("--reason must say why.", expected="a sentence a later reader will understand")
+    from harness.governance import require_pinned
+
+    policy = require_pinned(ledger, policy, workflow, by.strip())
+    wf = policy.workflow(workflow)
     name, version = resolve_agent(ledger, workflow, agent)
     track = f"{name}@{version}"
     grant = ledger.grant(workflow, name, version)
@@ -212,15 +223,20 @@ def promote(ledger: Ledger, policy: Policy, workflow: str, to: str | None, by: s
                          f"{', '.join(roles) if roles else 'no role'} in the policy `people`.")
     now = now or utcnow()
     with ledger.read() as conn:
-        evaluation = _gate.evaluate(conn, gate, wf, workflow, to, name, version, now)
-        digest = _gate.evidence_digest(conn, gate, wf, workflow, name, version, now)
+        epoch, _ = _gate.epoch_of(conn, workflow, name, version)
+        evaluation = _gate.evaluate(conn, gate, wf, workflow, to, name, version, now, epoch)
+        digest = _gate.evidence_digest(conn, gate, wf, workflow, name, version, now, epoch)
+    evaluation["looks"] = record_look(ledger, gate, evaluation, epoch, to, by, digest)
     unmet = [c for c in evaluation["criteria"] if not c["met"]]
     if unmet and not override:
         lines = "\n".join(f"  - {c['name']}: required {c['required']}, measured {c['measured']} ({c['detail']})"
                           for c in unmet)
         noun = "criterion" if len(unmet) == 1 else "criteria"
-        raise GateNotMet(f"{workflow} cannot enter {to} for {track}: {len(unmet)} {noun} unmet:\n"
-                         f"{lines}\nRun more scenarios, or use --override with a reason to take responsibility.")
+        verdict = ("NOT MET: more runs of this version will not change that" if evaluation["outcome"] == "not_met"
+                   else "INCONCLUSIVE: keep collecting evidence")
+        raise GateNotMet(f"{workflow} cannot enter {to} for {track} — {verdict}. {len(unmet)} {noun} unmet:\n"
+                         f"{lines}\n{_looks_line(evaluation['looks'])}\n"
+                         "Run more scenarios, or use --override with a reason to take responsibility.")
     me = {"person": by, "roles": roles, "reason": reason, "at": iso(now), "evidence_digest": digest}
     signers = [s for s in ledger.pending_signoffs(workflow, grant["version"], to, track) if s["person"] != by]
     signers.append(me)
@@ -237,6 +253,39 @@ def promote(ledger: Ledger, policy: Policy, workflow: str, to: str | None, by: s
         workflow=workflow, agent=name, agent_version=version, expected_version=grant["version"],
         from_stage=current, to_stage=to, kind="promote", actor=by, reason=reason, override=bool(unmet and override),
         signoff_list=signers, gate=evaluation, evidence_digest=digest, policy_digest=policy.digest)
+
+
+def record_look(ledger: Ledger, gate: Any, evaluation: dict[str, Any], epoch: int, to: str, by: str,
+                digest: str | None) -> dict[str, Any]:
+    """Every promotion attempt is a look, recorded whatever its outcome; returns the looks so far."""
+    seq = evaluation.get("sequential") or {}
+    checkpoint = seq.get("checkpoint")
+    ledger.record_look(workflow=evaluation["workflow"], agent=evaluation["agent"],
+                       agent_version=evaluation["agent_version"], to_stage=to, epoch_pk=epoch,
+                       checkpoint=None if checkpoint is None else checkpoint - 1,
+                       runs=next(c["measured"] for c in evaluation["criteria"] if c["name"] == "min_runs"),
+                       alpha=float(seq.get("checkpoint_alpha") or 0.0), outcome=evaluation["outcome"], actor=by,
+                       evidence_digest=digest)
+    return looks_summary(ledger, gate, evaluation["workflow"], evaluation["agent"], evaluation["agent_version"],
+                         to, epoch)
+
+
+def looks_summary(ledger: Ledger, gate: Any, workflow: str, agent: str, version: str, to: str,
+                  epoch: int) -> dict[str, Any]:
+    """Looks at this gate in the current evidence epoch and the error they spent (see harness.sequential)."""
+    from harness import sequential
+
+    looks = ledger.looks(workflow, agent, version, to, epoch)
+    alpha = 1 - gate.confidence
+    checkpoints = {lk["checkpoint"] for lk in looks if lk["checkpoint"] is not None}
+    return {"looks": len(looks), "checkpoints_judged": sorted(i + 1 for i in checkpoints),
+            "error_spent": sequential.spent(checkpoints, alpha), "error_budget": alpha,
+            "last": looks[-1] if looks else None}
+
+
+def _looks_line(looks: dict[str, Any]) -> str:
+    return (f"Looks at this gate so far: {looks['looks']} (this one included), error spent "
+            f"{looks['error_spent']:.3%} of {looks['error_budget']:.0%}: every promote attempt is recorded.")
 
 
 def _check_step_up(wf: WorkflowPolicy, workflow: str, current: str, to: str, track: str) -> None:
@@ -337,6 +386,9 @@ def record_incident(ledger: Ledger, policy: Policy, workflow: str, *, agent: str
     name, version = parse_agent(agent)
     if version is None:
         raise UsageError(f"--agent {agent!r} must name the version.", expected="NAME@VERSION")
+    from harness.governance import governing_policy
+
+    policy = governing_policy(ledger, policy, workflow)
     wf = policy.workflows.get(workflow)
     if wf is None and workflow not in ledger.workflows():
         policy.workflow(workflow)
@@ -374,38 +426,11 @@ def record_incident(ledger: Ledger, policy: Policy, workflow: str, *, agent: str
     raise ConflictError(f"{workflow} ({agent}) kept changing stage; the incident was not recorded. Try again.")
 
 
-# -- automatic demotion -------------------------------------------------------------------------------
+# -- automatic demotion (see harness.demotion) ----------------------------------------------------------
 def check_demotions(ledger: Ledger, policy: Policy, results: Iterable[RunResult]) -> list[dict[str, Any]]:
-    """After recording ``results``: demote any agent version whose demotion trigger fires.
+    from harness.demotion import check_demotions as check
 
-    Only runs made at the version's granted stage count (rehearsals never do), and a rate trigger
-    only looks at runs since that stage was entered. When several triggers fire, the lowest target wins.
-    """
-    by_track: dict[tuple[str, str, str], list[RunResult]] = defaultdict(list)
-    for r in results:
-        if not r.rehearsal:
-            by_track[(r.workflow, r.agent, r.agent_version)].append(r)
-    out = []
-    for (name, agent, version), batch in sorted(by_track.items()):
-        wf = policy.workflows.get(name)
-        if wf is None or not wf.demotion:
-            continue
-        for _ in range(3):  # a concurrent transition moves the grant: look again
-            grant = ledger.grant(name, agent, version)
-            fired = _fired(ledger, wf, name, grant, batch)
-            if not fired:
-                break
-            trigger, finding = min(fired, key=lambda f: STAGES.index(f[0].to))
-            try:
-                out.append(ledger.record_transition(
-                    workflow=name, agent=agent, agent_version=version, expected_version=grant["version"],
-                    from_stage=grant["stage"], to_stage=trigger.to, kind="demote",
-                    actor=f"rule:{describe_trigger(trigger)}", reason=finding["summary"],
-                    gate={"trigger": trigger.model_dump(), **finding}, policy_digest=policy.digest))
-                break
-            except ConflictError:
-                continue
-    return out
+    return check(ledger, policy, results)
 
 
 def describe_trigger(trigger: SeverityTrigger | RateTrigger | IncidentTrigger) -> str:
@@ -417,38 +442,3 @@ def describe_trigger(trigger: SeverityTrigger | RateTrigger | IncidentTrigger) -
         return f"{trigger.at_least}+ incident → {trigger.to}"
     return (f"mistake rate > {trigger.max_rate:g} over {trigger.window_runs} and {trigger.short_window_runs} "
             f"runs → {trigger.to}")
-
-
-def _fired(ledger: Ledger, wf: WorkflowPolicy, name: str, state: dict, batch: list[RunResult]) -> list:
-    current = state["stage"]
-    fired = []
-    for trigger in wf.demotion:
-        if isinstance(trigger, IncidentTrigger):
-            continue
-        if STAGES.index(current) <= STAGES.index(trigger.to):
-            continue
-        if trigger.at_stages is not None and current not in trigger.at_stages:
-            continue
-        if isinstance(trigger, SeverityTrigger):
-            hits = [(r, m) for r in batch if r.stage == current for m in r.mistakes
-                    if severity_rank(m.severity) >= severity_rank(trigger.at_least)]
-            if hits:
-                r, m = hits[0]
-                fired.append((trigger, {
-                    "summary": f"{m.severity} mistake at {current} in run {r.run_id}: {m.type} on {m.entity} "
-                               f"({m.detail})",
-                    "runs": sorted({r.run_id for r, _ in hits})}))
-        else:
-            with ledger.read() as conn:
-                flags = evidence.recent_flags(conn, name, current, state["entered_run_pk"], trigger.window_runs,
-                                              tuple(trigger.count_severities), state["agent"],
-                                              state["agent_version"])
-            exceeded, long_rate, short_rate = burn_rate_exceeded(flags, trigger.window_runs,
-                                                                 trigger.short_window_runs, trigger.max_rate)
-            if exceeded:
-                fired.append((trigger, {
-                    "summary": f"mistake rate at {current} is {long_rate:.0%} over the last "
-                               f"{min(len(flags), trigger.window_runs)} runs and {short_rate:.0%} over the last "
-                               f"{trigger.short_window_runs} (limit {trigger.max_rate:.0%} on both)",
-                    "long_rate": long_rate, "short_rate": short_rate, "runs_seen": len(flags)}))
-    return fired

@@ -56,9 +56,26 @@ class RunConfig:
     """Workflows run above their grant as a rehearsal: marked, never evidence."""
     journal: tuple[str, str | None] | None = None
     """(session prefix, runs.jsonl) of ``harness._journal``: worker processes journal each finished run."""
+    ran_by: str | None = field(default_factory=lambda: current_user())
+    """Who ran the suite (recorded with every run: separation of duties at sign-off)."""
 
     def stage_for(self, workflow: str) -> str:
         return self.stages.get(workflow, self.stage)
+
+
+def current_user() -> str | None:
+    """``$HARNESS_USER``, else the login name (None when there is none)."""
+    import getpass
+
+    try:
+        return os.environ.get("HARNESS_USER") or getpass.getuser()
+    except (OSError, KeyError):  # no login name (some containers)
+        return None
+
+
+def fresh_seed() -> int:
+    """A new base seed per invocation: re-running a command gathers new evidence, not copies."""
+    return int.from_bytes(os.urandom(4), "big") >> 1
 
 
 def run_seed(base: int, scenario_id: str, trial: int) -> int:
@@ -237,6 +254,7 @@ async def run_one(scenario: Scenario, provider: Any, trial: int, config: RunConf
     result = RunResult(
         run_id=run_id, scenario=scenario.id, scenario_digest=scenario.digest, scenario_path=scenario.path,
         workflow=scenario.workflow, tier=scenario.tier, agent=provider.name, agent_version=provider.version,
+        agent_spec=getattr(provider, "spec_digest", None), ran_by=config.ran_by,
         stage=stage, rehearsal=rehearsal, trial=trial, seed=seed, outcome=outcome, mistakes=mistakes,
         **({"blast_radius": radii} if radii else {}), error=error, started_at=started_at,
         duration_ms=duration_ms, tool_calls=len(gateway.calls),

@@ -36,6 +36,18 @@ def upper_bound(k: int, n: int, confidence: float = 0.95, method: Method = "clop
     raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
 
 
+def lower_bound(k: int, n: int, confidence: float = 0.95, method: Method = "clopper-pearson") -> float:
+    """One-sided lower confidence bound of a rate seen k times in n trials (0.0 when k == 0)."""
+    _check(k, n, confidence)
+    if n == 0 or k == 0:
+        return 0.0
+    if method == "clopper-pearson":
+        return beta_ppf(1 - confidence, k, n - k + 1)
+    if method == "wilson":
+        return _wilson(k, n, _z(confidence), upper=False)
+    raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+
+
 def interval(k: int, n: int, confidence: float = 0.95, method: Method = "wilson") -> tuple[float, float]:
     """Two-sided confidence interval (for bands in reports)."""
     _check(k, n, confidence)

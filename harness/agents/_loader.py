@@ -54,9 +54,15 @@ def _looks_like_agent(obj: Any) -> bool:
 
 def load_agent(spec: str, options: dict[str, str] | None = None, version: str | None = None,
                isolate: bool = False):
-    """The provider ``spec`` names. ``isolate``: a ``module:attribute`` agent runs in worker processes
-    (``harness.agents._isolated``) and is never imported into this one; built-ins always run here."""
-    options = dict(options or {})
+    """The provider ``spec`` names, with its spec digest attached (see ``harness.agents._spec``).
+    ``isolate``: a ``module:attribute`` agent runs in worker processes and is never imported here."""
+    from harness.agents._spec import attach
+
+    return attach(_load_agent(spec, dict(options or {}), version, isolate), spec, dict(options or {}))
+
+
+def _load_agent(spec: str, options: dict[str, str], version: str | None, isolate: bool = False):
+    options = dict(options)
     if spec in BUILTINS:
         try:
             provider = BUILTINS[spec](**options)

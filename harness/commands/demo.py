@@ -70,7 +70,7 @@ def demo_command(
     from harness.models import STAGES
     from harness.plans import Reviewer
     from harness.policy import load_policy
-    from harness.runner import RunConfig
+    from harness.runner import RunConfig, fresh_seed
     from harness.scenario import load_scenarios
 
     scenarios = load_scenarios([scenarios_dir])
@@ -91,17 +91,23 @@ def demo_command(
             stages = {wf: stage for wf in workflows}
             rehearsals = frozenset(wf for wf in workflows if STAGES.index(
                 ledger.stage_of(wf, provider.name, provider.version)) < STAGES.index(stage))
-            config = RunConfig(stage=stage, trials=n, policy=policy, reviewer=reviewer, audit_dir=audit_dir(),
+            config = RunConfig(stage=stage, trials=n, seed=fresh_seed(), policy=policy, reviewer=reviewer,
+                               audit_dir=audit_dir(),
                                concurrency=16, stages=stages, rehearsals=rehearsals)
             suite, _ = execute(scenarios, provider, config, ledger, progress=False)
             figures[label] = _figures(suite)
             figures[label]["rehearsed"] = len(rehearsals)
         return figures
 
+    for wf in workflows:  # what coverage is judged against: the bundled files at their current digests
+        ledger.register_suite(wf, [{"scenario": sc.id, "digest": sc.digest, "path": str(sc.path)}
+                                   for sc in scenarios if sc.workflow == wf], SIGNER)
+    out.print(f"  suites registered for {len(workflows)} workflows (`harness suite register`)")
+
     _step(1, f"Sandbox: every scenario × {trials} trials, for both versions (nothing is bounded)")
     _print_runs(run("sandbox", trials), "sandbox")
 
-    _step(2, "Status: is each version ready for the next stage? (gate: 95% upper bound of the mistake rate)")
+    _step(2, "Status: is each version ready for the next stage? (gate: upper bound of the mistake rate at the last checkpoint reached)")
     ready = _print_status(promotion.status(ledger, policy), label_of)
 
     _step(3, f"Promotion: the careful version, signed off by {SIGNER}; the sloppy one is refused")
@@ -181,7 +187,7 @@ def _print_runs(figures: dict[str, Any], stage: str) -> None:
 
 def _print_status(entries: list[dict], label_of: dict[str, str]) -> set[tuple[str, str]]:
     table = Table(show_edge=False)
-    for col in ("workflow", "granted", "agent", "next", "mistake rate (95% bound vs max)", "ready?"):
+    for col in ("workflow", "granted", "agent", "next", "mistake rate (bound at checkpoint vs max)", "ready?"):
         table.add_column(col)
     ready: set[tuple[str, str]] = set()
     for entry in entries:
@@ -189,7 +195,9 @@ def _print_status(entries: list[dict], label_of: dict[str, str]) -> set[tuple[st
             gate = agent.get("gate") or {}
             label = label_of.get(agent["agent_version"], agent["agent_version"])
             rate = next((c for c in gate.get("criteria", []) if c["name"] == "max_mistake_rate"), None)
-            rate_text = f"{rate['measured']:.1%} vs {rate['required']:.0%}" if rate else "-"
+            rate_text = "-" if not rate else (
+                f"{rate['measured']:.1%} vs {rate['required']:.0%}" if rate["measured"] is not None
+                else f"first checkpoint not reached (gate {rate['required']:.0%})")
             unmet = gate.get("unmet") or []
             if gate.get("ready"):
                 ready.add((entry["workflow"], agent["agent_version"]))

@@ -1,4 +1,5 @@
-"""``harness policy show | validate``: print the policy in force, check a policy file.
+"""``harness policy show | validate | pin | pinned``: print the policy in force, check a policy file,
+pin the policy that governs a workflow (a recorded change), print the pinned one.
 
 ``show`` prints what the gateway and the gates will use — every workflow, its ladder, each stage's
 gate and bounds, with defaults filled in and anchors expanded — so a reviewer reads one resolved
@@ -11,8 +12,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.markup import escape
+
+from harness.commands._common import out
 
 app = typer.Typer(help="Print the policy in force, or check a policy file.", no_args_is_help=True)
 
@@ -75,6 +80,69 @@ def validate_command(file: Path | None = typer.Argument(None, help="The policy f
                        "sandbox (no gate to promote it)", err=True)
     if missing:
         raise typer.Exit(1)
+
+
+ByOpt = Annotated[str, typer.Option("--by", help="Who makes the change (a person in the policy's `people`).")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the history).")]
+LedgerOpt = Annotated[str | None, typer.Option("--ledger", help="Ledger URL (default: $HARNESS_LEDGER or "
+                                                                "the SQLite file in $HARNESS_HOME).")]
+PinPolicyOpt = Annotated[str | None, typer.Option("--policy", help="The policy file to pin (default: "
+                                                                   "$HARNESS_POLICY or the bundled policy).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _run(work):
+    from harness.commands.promotion import _run as run
+
+    return run(work)
+
+
+@app.command("pin")
+def policy_pin_cmd(workflow: Annotated[str, typer.Argument(help="The workflow.")], by: ByOpt, reason: ReasonOpt,
+                   policy: PinPolicyOpt = None, ledger: LedgerOpt = None, as_json: JsonOpt = False) -> None:
+    """Make --policy the policy that governs WORKFLOW (needs the role the pinned policy names)."""
+    from harness import governance
+
+    def work():
+        from harness.ledger import Ledger
+        from harness.policy import load_policy
+
+        with Ledger(ledger) as led:
+            return governance.pin_policy(led, load_policy(policy), workflow, by, reason)
+
+    pin = _run(work)
+    if as_json:
+        typer.echo(json.dumps(pin, indent=2, default=str))
+        return
+    out.print(f"{escape(workflow)} is governed by policy {pin['digest'][:16]} ({escape(str(pin['path']))}), "
+              f"pinned by {escape(pin['pinned_by'])}")
+
+
+@app.command("pinned")
+def policy_pinned_cmd(workflow: Annotated[str, typer.Argument(help="The workflow.")], ledger: LedgerOpt = None,
+                    as_json: JsonOpt = False, content: bool = typer.Option(False, "--content",
+                                                                           help="Print the pinned policy file.")
+                    ) -> None:
+    """The policy pinned for WORKFLOW: digest, who pinned it, when and why."""
+    def work():
+        from harness.ledger import Ledger
+
+        with Ledger(ledger) as led:
+            return led.policy_pin(workflow)
+
+    pin = _run(work)
+    if as_json:
+        typer.echo(json.dumps(pin, indent=2, default=str))
+        return
+    if pin is None:
+        out.print(f"{escape(workflow)}: no policy pinned yet (the first promotion pins the policy it uses)")
+        return
+    if content:
+        typer.echo(pin["content"])
+        return
+    out.print(f"{escape(workflow)}: policy {pin['digest'][:16]} from {escape(str(pin['path']))}, pinned by "
+              f"{escape(pin['pinned_by'])} at {pin['pinned_at']}: {escape(pin['reason'])}")
+
 
 
 def register(root: typer.Typer) -> None:

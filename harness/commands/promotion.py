@@ -95,6 +95,10 @@ def _print_status(console: Console, entry: dict[str, Any]) -> None:
         p = entry["paused"]
         console.print(f"  [bold red]PAUSED[/] by {markup(p['by'])} at {_when(p['at'])}: {markup(p['reason'])} "
                       "— every write is refused until `harness resume`")
+    pol = entry.get("policy") or {}
+    if pol.get("pinned"):
+        console.print(f"  governed by the pinned policy {pol['digest'][:12]} ({escape(str(pol['path']))}), pinned by "
+                      f"{escape(str(pol['pinned_by']))} at {_when(pol['pinned_at'])}")
     if entry["note"]:
         console.print(f"  {entry['note']}")
     for track in entry["agents"]:
@@ -130,14 +134,20 @@ def _print_status(console: Console, entry: dict[str, Any]) -> None:
         if gate["ready"]:
             verdict = f"[green]READY[/] for {m(gate['stage'])}" + (
                 "" if sign["met"] else f"; sign-offs needed: {m(sign['required'])}, have {m(sign['measured'])}")
+        elif gate.get("outcome") == "not_met":
+            verdict = f"[red]NOT MET[/] for {m(gate['stage'])}: {len(gate['unmet'])} unmet (more runs will not fix it)"
         else:
-            verdict = f"[red]not ready[/] for {m(gate['stage'])}: {len(gate['unmet'])} unmet"
+            verdict = f"[yellow]INCONCLUSIVE[/] for {m(gate['stage'])}: {len(gate['unmet'])} unmet — keep collecting"
         console.print(f"{label} — {verdict}")
         errors = gate.get("errors") or {}
         if any(errors.values()):
             console.print("        [yellow]errored runs in the window[/]: " + ", ".join(
                 f"{n} {cause}" for cause, n in errors.items()) + " [dim](agent errors count as mistakes; "
                 "harness and environment errors do not, and block promotion)[/]")
+        looks = gate.get("looks")
+        if looks:
+            console.print(f"        [dim]looks at this gate (promote attempts): {looks['looks']}; error spent "
+                          f"{looks['error_spent']:.3%} of {looks['error_budget']:.0%}[/]")
         for c in gate["criteria"] + [sign]:
             ok = "[green]  ok[/]" if c["met"] else "[red]  no[/]"
             console.print(f"  {ok}  {m(c['name']):<24} required {m(_fmt(c['required']))}, "

@@ -31,7 +31,8 @@ def run_command(
     agent_arg: list[str] = typer.Option([], "--agent-arg", "-a", help="Agent option key=value (repeatable)."),
     agent_version: str | None = typer.Option(None, "--agent-version", help="Record this version."),
     trials: int = typer.Option(1, "--trials", "-n", min=1, max=MAX_TRIALS, help="Runs per scenario."),
-    seed: int = typer.Option(0, "--seed", help="Base seed for the runs (agents' randomness)."),
+    seed: int | None = typer.Option(None, "--seed", help="Base seed for the runs (agents' randomness; default: "
+                                    "fresh per invocation, so a re-run is new evidence, not a copy)."),
     concurrency: int = typer.Option(8, "--concurrency", "-j", min=1,
                                     help="Runs in flight (across all worker processes)."),
     workers: int | None = typer.Option(None, "--workers", min=1,
@@ -61,7 +62,7 @@ def run_command(
     from harness.agents import load_agent, parse_options
     from harness.grants import stages_for_suite
     from harness.plans import parse_reviewer
-    from harness.runner import RunConfig
+    from harness.runner import RunConfig, fresh_seed
     from harness.scenario import load_scenarios
 
     if stage is not None and stage not in STAGES:
@@ -88,6 +89,9 @@ def run_command(
             except OSError as exc:
                 raise UsageError(f"cannot create the folder {folder}: {exc.strerror or exc}.",
                                  field="--out", expected="a folder you can write to") from None
+    if store is not None:
+        store.bind_agent_spec(provider.name, provider.version, provider.spec_digest, provider.spec_description)
+    seed = fresh_seed() if seed is None else seed
     config = RunConfig(stage=stage or "sandbox", trials=trials, seed=seed, concurrency=concurrency,
                        policy=the_policy, reviewer=parse_reviewer(reviewer, catch_rate), audit_dir=audit_folder,
                        audit_key=audit_key(), stages=stages, rehearsals=rehearsals)
@@ -98,6 +102,7 @@ def run_command(
     results = suite.results
     if as_json:
         payload = summary_json(results)
+        payload["seed"] = seed
         if demotions:
             payload["demotions"] = demotions
         typer.echo(json.dumps(payload, ensure_ascii=False))

@@ -31,15 +31,29 @@ class Window:
     since: datetime | None = None
     counted: tuple[str, ...] = tuple(SEVERITY_COLUMNS)
     """Severities whose mistakes make a run count as one 'with a mistake'."""
+    after_pk: int = 0
+    """Only runs recorded after this pk (the evidence epoch: after the last demotion or grant)."""
+    digests: tuple[str, ...] | None = None
+    """Only runs of these scenario digests (the workflow's registered suite); None: any."""
+    first_runs: int | None = None
+    """The first N runs of the epoch, harness/environment errors left out (a checkpoint sample)."""
 
     def subquery(self, *columns):
+        # duplicates (an instance already recorded) and rehearsals are never evidence
         stmt = select(*columns).where(runs.c.workflow == self.workflow, runs.c.agent == self.agent,
-                                      runs.c.rehearsal == false())
+                                      runs.c.rehearsal == false(), runs.c.duplicate == false())
         if self.agent_version is not None:
             stmt = stmt.where(runs.c.agent_version == self.agent_version)
+        if self.after_pk:
+            stmt = stmt.where(runs.c.pk > self.after_pk)
+        if self.digests is not None:
+            stmt = stmt.where(runs.c.scenario_digest.in_(self.digests or ("",)))
         if self.since is not None:
             stmt = stmt.where(runs.c.started_at >= self.since)
-        if self.last_runs:
+        if self.first_runs:
+            stmt = (stmt.where(func.coalesce(runs.c.error_cause, literal("none")).not_in(INFRA_CAUSES))
+                    .order_by(runs.c.pk.asc()).limit(self.first_runs))
+        elif self.last_runs:
             stmt = stmt.order_by(runs.c.pk.desc()).limit(self.last_runs)
         return stmt.subquery("w")
 
@@ -100,12 +114,22 @@ def percentile(conn: Connection, window: Window, dimension: str, pct: float, bas
     return conn.execute(select(w.c.v).order_by(w.c.v.asc()).offset(rank - 1).limit(1)).scalar()
 
 
-def coverage(conn: Connection, window: Window) -> dict[str, int]:
-    """Runs per scenario in the window (harness and environment errors excluded)."""
-    w = window.subquery(runs.c.scenario, runs.c.error_cause)
+def coverage(conn: Connection, window: Window) -> dict[tuple[str, str], int]:
+    """Runs per (scenario, scenario digest) in the window (harness and environment errors excluded)."""
+    w = window.subquery(runs.c.scenario, runs.c.scenario_digest, runs.c.error_cause)
     infra = func.coalesce(w.c.error_cause, literal("none")).in_(INFRA_CAUSES)
-    stmt = select(w.c.scenario, func.count()).where(~infra).group_by(w.c.scenario)
-    return {s: n for s, n in conn.execute(stmt)}
+    stmt = select(w.c.scenario, w.c.scenario_digest, func.count()).where(~infra).group_by(
+        w.c.scenario, w.c.scenario_digest)
+    return {(s, d): n for s, d, n in conn.execute(stmt)}
+
+
+def epoch_after(conn: Connection, workflow: str, agent: str, agent_version: str, at: datetime | None) -> int:
+    """The highest run pk of this version recorded at or before ``at`` (0 when ``at`` is None)."""
+    if at is None:
+        return 0
+    stmt = select(func.max(runs.c.pk)).where(runs.c.workflow == workflow, runs.c.agent == agent,
+                                             runs.c.agent_version == agent_version, runs.c.recorded_at <= at)
+    return int(conn.execute(stmt).scalar() or 0)
 
 
 def run_ids(conn: Connection, window: Window) -> list[str]:
@@ -169,3 +193,18 @@ def recent_flags(conn: Connection, workflow: str, stage: str, after_pk: int, las
          .order_by(runs.c.pk.desc()).limit(last_runs).subquery("w"))
     _, dirty = _flags(w, counted)
     return [bool(x) for x in conn.execute(select(case((dirty, 1), else_=0)).order_by(w.c.pk.desc())).scalars()]
+
+
+def flags_in_order(conn: Connection, workflow: str, stage: str, after_pk: int, last_runs: int,
+                   counted: tuple[str, ...], agent: str, agent_version: str) -> list[tuple[str, bool]]:
+    """Oldest first: (run id, had a mistake) for the last ``last_runs`` runs of this version at ``stage``
+    after ``after_pk`` (harness/environment errors and rehearsals left out), so demotion triggers can
+    be replayed run by run."""
+    w = (select(runs.c.pk, runs.c.run_id, runs.c.error_cause, *(runs.c[SEVERITY_COLUMNS[s]] for s in SEVERITY_COLUMNS))
+         .where(runs.c.workflow == workflow, runs.c.stage == stage, runs.c.pk > after_pk,
+                runs.c.rehearsal == false(), runs.c.agent == agent, runs.c.agent_version == agent_version,
+                func.coalesce(runs.c.error_cause, literal("none")).not_in(INFRA_CAUSES))
+         .order_by(runs.c.pk.desc()).limit(last_runs).subquery("w"))
+    _, dirty = _flags(w, counted)
+    rows = conn.execute(select(w.c.run_id, case((dirty, 1), else_=0)).order_by(w.c.pk.asc())).all()
+    return [(run_id, bool(flag)) for run_id, flag in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -35,7 +36,8 @@ def run_row(result: RunResult, recorded_at: datetime) -> dict[str, Any]:
         "started_at": to_dt(result.started_at), "duration_ms": result.duration_ms,
         "tool_calls": result.tool_calls, "blocked_calls": result.blocked_calls, "plan_id": result.plan_id,
         "audit_path": result.audit_path, "audit_head": result.audit_head, "recorded_at": recorded_at,
-        "rehearsal": result.rehearsal,
+        "rehearsal": result.rehearsal, "instance": instance_key(result), "duplicate": False,
+        "agent_spec": result.agent_spec, "ran_by": result.ran_by,
     }
     for severity, column in SEVERITY_COLUMNS.items():
         row[column] = counts[severity]
@@ -44,6 +46,24 @@ def run_row(result: RunResult, recorded_at: datetime) -> dict[str, Any]:
         row[REALISED[dim]] = getattr(realised, dim)
         row[POTENTIAL[dim]] = getattr(potential, dim)
     return row
+
+
+def instance_key(result: RunResult) -> str:
+    """What makes a run distinct evidence: scenario digest, agent version and spec, seed, trial."""
+    parts = (result.scenario_digest, result.agent, result.agent_version, result.agent_spec or "",
+             str(result.seed), str(result.trial))
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _mark_duplicates(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """A run whose instance is already in the ledger (or earlier in the batch) is kept, marked duplicate."""
+    keys = sorted({r["instance"] for r in rows})
+    seen = {k for i in range(0, len(keys), 900) for k in conn.execute(
+        select(runs.c.instance).where(runs.c.instance.in_(keys[i:i + 900]))).scalars()}
+    for r in rows:
+        if r["instance"] in seen:
+            r["duplicate"] = True
+        seen.add(r["instance"])
 
 
 def insert_runs(conn: Connection, results: Iterable[RunResult]) -> int:
@@ -62,6 +82,7 @@ def insert_runs(conn: Connection, results: Iterable[RunResult]) -> int:
     if known:
         raise LedgerError(f"run(s) {', '.join(known[:3])} are already in the ledger; nothing was recorded.",
                           expected="a fresh run id for every run")
+    _mark_duplicates(conn, rows)
     try:
         conn.execute(insert(runs), rows)  # executemany: RETURNING would go row by row on SQLite
     except IntegrityError:  # a concurrent writer recorded one of these ids a moment ago

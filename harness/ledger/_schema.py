@@ -81,8 +81,15 @@ class Run(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
     rehearsal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """A run above the agent version's grant, on the fakes: shown, never counted as evidence."""
+    instance: Mapped[str | None] = mapped_column(String(64))
+    """sha256 of (scenario digest, agent, version, spec digest, seed, trial): what makes a run distinct."""
+    duplicate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """An instance already in the ledger: kept for the record, never counted as evidence."""
+    agent_spec: Mapped[str | None] = mapped_column(String(64))
+    ran_by: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
+        Index("ix_runs_instance", "instance"),
         Index("ix_runs_track", "workflow", "agent", "agent_version", "pk"),
         Index("ix_runs_workflow_pk", "workflow", "pk"),
         Index("ix_runs_workflow_stage_pk", "workflow", "stage", "pk"),
@@ -256,6 +263,68 @@ class Signoff(Base):
                                        name="uq_signoffs_once"),)
 
 
+class SuiteScenario(Base):
+    """A scenario file declared as part of a workflow's suite, with the digest it must have."""
+
+    __tablename__ = "suites"
+
+    workflow: Mapped[str] = mapped_column(String(100), primary_key=True)
+    scenario: Mapped[str] = mapped_column(String(200), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(Text)
+    registered_by: Mapped[str] = mapped_column(String(200))
+    registered_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Look(Base):
+    """One gate evaluation made by a promotion attempt (met, not met or inconclusive)."""
+
+    __tablename__ = "looks"
+
+    pk: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    workflow: Mapped[str] = mapped_column(String(100))
+    agent: Mapped[str] = mapped_column(String(200))
+    agent_version: Mapped[str] = mapped_column(String(100))
+    to_stage: Mapped[str] = mapped_column(String(12))
+    epoch_pk: Mapped[int] = mapped_column(BigInteger)
+    """Evidence counts from runs after this pk (the last demotion or grant of the version)."""
+    checkpoint: Mapped[int | None] = mapped_column(Integer)
+    runs: Mapped[int] = mapped_column(Integer)
+    alpha: Mapped[float] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(14))
+    actor: Mapped[str] = mapped_column(String(200))
+    evidence_digest: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_looks_track", "workflow", "agent", "agent_version", "to_stage", "pk"),)
+
+
+class PolicyPin(Base):
+    """The policy that governs a workflow (content and digest); changed only by `harness policy pin`."""
+
+    __tablename__ = "policy_pins"
+
+    workflow: Mapped[str] = mapped_column(String(100), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)
+    path: Mapped[str | None] = mapped_column(Text)
+    pinned_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    pinned_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AgentSpec(Base):
+    """The spec digest a version label first ran with: the label cannot be reused for another spec."""
+
+    __tablename__ = "agent_specs"
+
+    agent: Mapped[str] = mapped_column(String(200), primary_key=True)
+    agent_version: Mapped[str] = mapped_column(String(100), primary_key=True)
+    spec_digest: Mapped[str] = mapped_column(String(64))
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    first_seen: Mapped[datetime] = mapped_column(DateTime)
+
+
 SEVERITY_COLUMNS = {s: f"mistakes_{s}" for s in SEVERITIES}
 REALISED = {d: f"realised_{d}" for d in BLAST_DIMENSIONS}
 POTENTIAL = {d: f"potential_{d}" for d in BLAST_DIMENSIONS}
@@ -270,3 +339,7 @@ workflow_controls = WorkflowControl.__table__
 incidents = Incident.__table__
 transitions = Transition.__table__
 signoffs = Signoff.__table__
+suites = SuiteScenario.__table__
+looks = Look.__table__
+policy_pins = PolicyPin.__table__
+agent_specs = AgentSpec.__table__

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from harness import config
 from harness.errors import NotFoundError, UsageError
-from harness.ledger import _evidence, _frames, _plans, _runs, _stages
+from harness.ledger import _evidence, _frames, _governance, _plans, _runs, _stages
 from harness.ledger._engine import make_engine, migrate, write
 from harness.ledger._schema import mistakes, plans, runs, world_changes
 from harness.ledger._time import iso
@@ -54,6 +54,32 @@ class Ledger(WorkLedger):
         """Record every result in one transaction (all or nothing). Returns how many."""
         batch = list(results)
         return self.write(lambda conn: _runs.insert_runs(conn, batch)) if batch else 0
+
+    # -- suites, looks, pinned policies, agent specs --------------------------------------------------
+    def register_suite(self, workflow: str, entries: list[dict[str, str]], by: str) -> list[dict[str, Any]]:
+        return self.write(lambda conn: _governance.register_suite(conn, workflow, entries, by))
+
+    def suite(self, workflow: str) -> list[dict[str, Any]]:
+        with self.read() as conn:
+            return _governance.get_suite(conn, workflow)
+
+    def record_look(self, **values: Any) -> None:
+        self.write(lambda conn: _governance.add_look(conn, **values))
+
+    def looks(self, workflow: str, agent: str, agent_version: str, to_stage: str,
+              epoch_pk: int | None = None) -> list[dict[str, Any]]:
+        with self.read() as conn:
+            return _governance.list_looks(conn, workflow, agent, agent_version, to_stage, epoch_pk)
+
+    def policy_pin(self, workflow: str) -> dict[str, Any] | None:
+        with self.read() as conn:
+            return _governance.get_pin(conn, workflow)
+
+    def pin_policy(self, **values: Any) -> dict[str, Any]:
+        return self.write(lambda conn: _governance.set_pin(conn, **values))
+
+    def bind_agent_spec(self, agent: str, version: str, digest: str, spec: dict | None = None) -> None:
+        self.write(lambda conn: _governance.bind_spec(conn, agent, version, digest, spec))
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """One run by id or unique id prefix, with its mistakes."""

@@ -59,7 +59,8 @@ def test_status_promote_history_demote(cli, ledger_url):
     assert "promoted crm.renewal-discounts: sandbox → suggest" in done.stdout
 
     history = cli("history", WF, "--json")
-    [t] = json.loads(history.stdout)
+    pin, t = json.loads(history.stdout)
+    assert pin["kind"] == "policy" and pin["actor"] == "dana"  # the first promote attempt pinned the policy
     assert t["actor"] == "dana" and t["reason"] == "30 clean runs" and len(t["evidence_digest"]) == 64
     assert "sandbox → suggest" in cli("history", WF).stdout
 
