@@ -107,7 +107,7 @@ def demo_command(
     _step(1, f"Sandbox: every scenario × {trials} trials, for both versions (nothing is bounded)")
     _print_runs(run("sandbox", trials), "sandbox")
 
-    _step(2, "Status: is each version ready for the next stage? (gate: upper bound of the mistake rate at the last checkpoint reached)")
+    _step(2, "Status: is each version ready for the next stage? (gate: upper bound at the last checkpoint reached)")
     ready = _print_status(promotion.status(ledger, policy), label_of)
 
     _step(3, f"Promotion: the careful version, signed off by {SIGNER}; the sloppy one is refused")
