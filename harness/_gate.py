@@ -69,9 +69,9 @@ def evaluate(conn: Connection, gate: Gate, wf: WorkflowPolicy, workflow: str, st
     ``epoch_pk``: count runs after this pk (default: after the version's last demotion).
     """
     now = now or utcnow()
-    demoted_at = None
+    since_demotion, demoted_at = epoch_of(conn, workflow, agent, agent_version)
     if epoch_pk is None:
-        epoch_pk, demoted_at = epoch_of(conn, workflow, agent, agent_version)
+        epoch_pk = since_demotion
     suite, digests = suite_digests(conn, gate, workflow)
     window = window_for(gate, wf, workflow, agent, agent_version, now, epoch_pk, digests)
     basis = gate.blast_radius.judged_on if gate.blast_radius else "potential"

@@ -149,8 +149,8 @@ def _workflow_status(conn, ledger: Ledger, policy: Policy, name: str, tracks: li
         gate = wf.gate(nxt) if nxt else None
         evaluation = None
         if gate is not None:
-            epoch, _ = _gate.epoch_of(conn, name, t["agent"], t["agent_version"])
-            evaluation = _gate.evaluate(conn, gate, wf, name, nxt, t["agent"], t["agent_version"], now, epoch)
+            evaluation = _gate.evaluate(conn, gate, wf, name, nxt, t["agent"], t["agent_version"], now)
+            epoch = evaluation["window"]["epoch_after_run"]
             evaluation["looks"] = looks_summary(ledger, gate, name, t["agent"], t["agent_version"], nxt, epoch)
             signers = ledger.pending_signoffs(name, grant["version"] if grant else 0, nxt,
                                               f"{t['agent']}@{t['agent_version']}")
@@ -223,8 +223,8 @@ def promote(ledger: Ledger, policy: Policy, workflow: str, to: str | None, by: s
                          f"{', '.join(roles) if roles else 'no role'} in the policy `people`.")
     now = now or utcnow()
     with ledger.read() as conn:
-        epoch, _ = _gate.epoch_of(conn, workflow, name, version)
-        evaluation = _gate.evaluate(conn, gate, wf, workflow, to, name, version, now, epoch)
+        evaluation = _gate.evaluate(conn, gate, wf, workflow, to, name, version, now)
+        epoch = evaluation["window"]["epoch_after_run"]
         digest = _gate.evidence_digest(conn, gate, wf, workflow, name, version, now, epoch)
     evaluation["looks"] = record_look(ledger, gate, evaluation, epoch, to, by, digest)
     unmet = [c for c in evaluation["criteria"] if not c["met"]]
@@ -276,10 +276,10 @@ def looks_summary(ledger: Ledger, gate: Any, workflow: str, agent: str, version:
     from harness import sequential
 
     looks = ledger.looks(workflow, agent, version, to, epoch)
-    alpha = 1 - gate.confidence
+    alpha = round(1 - gate.confidence, 9)
     checkpoints = {lk["checkpoint"] for lk in looks if lk["checkpoint"] is not None}
     return {"looks": len(looks), "checkpoints_judged": sorted(i + 1 for i in checkpoints),
-            "error_spent": sequential.spent(checkpoints, alpha), "error_budget": alpha,
+            "error_spent": round(sequential.spent(checkpoints, alpha), 9), "error_budget": alpha,
             "last": looks[-1] if looks else None}
 
 
