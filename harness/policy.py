@@ -93,6 +93,10 @@ class Signoffs(_Strict):
     """How many different people must sign off."""
     roles: list[str] = []
     """Each signer must hold one of these roles, and together they must cover all of them."""
+    valid_days: PosFloat = 14.0
+    """A pending sign-off lapses after this many days (and when the evidence or an incident moves on)."""
+    separate_from_runners: bool = False
+    """Signers must not be anyone who ran the evidence (``ran_by`` of the runs counted)."""
 
 
 class Gate(_Strict):

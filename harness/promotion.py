@@ -18,6 +18,7 @@ from harness.ledger import Ledger
 from harness.ledger._time import iso, to_dt, utcnow
 from harness.models import STAGES, RunResult, severity_rank
 from harness.policy import IncidentTrigger, Policy, RateTrigger, SeverityTrigger, WorkflowPolicy
+from harness.signoffs import check_signer, overrides_of, valid_signoffs
 
 
 def parse_agent(text: str) -> tuple[str, str | None]:
@@ -137,6 +138,7 @@ def _workflow_status(conn, ledger: Ledger, policy: Policy, name: str, tracks: li
         a_name, a_version = parse_agent(agent)
         tracks = [t for t in tracks if t["agent"] == a_name and a_version in (None, t["agent_version"])]
     by_track = {(g["agent"], g["agent_version"]): g for g in grants}
+    overrides = overrides_of(ledger, name, by_track)
     if wf is None:
         entry["note"] = "not in the policy: every version stays in sandbox until the policy names it"
         entry["agents"] = [_track(t, by_track.get((t["agent"], t["agent_version"])), None, None) for t in tracks]
@@ -152,10 +154,16 @@ def _workflow_status(conn, ledger: Ledger, policy: Policy, name: str, tracks: li
             evaluation = _gate.evaluate(conn, gate, wf, name, nxt, t["agent"], t["agent_version"], now)
             epoch = evaluation["window"]["epoch_after_run"]
             evaluation["looks"] = looks_summary(ledger, gate, name, t["agent"], t["agent_version"], nxt, epoch)
-            signers = ledger.pending_signoffs(name, grant["version"] if grant else 0, nxt,
-                                              f"{t['agent']}@{t['agent_version']}")
+            digest = _gate.evidence_digest(conn, gate, wf, name, t["agent"], t["agent_version"], now, epoch)
+            signers, lapsed = valid_signoffs(ledger, policy, gate, name, grant["version"] if grant else 0, nxt,
+                                             f"{t['agent']}@{t['agent_version']}", digest, now, evaluation)
             evaluation["signoffs"] = _gate.signoff_criterion(gate.signoffs, signers)
+            if lapsed:
+                evaluation["signoffs"]["detail"] += "; lapsed: " + ", ".join(lapsed)
         entry["agents"].append(_track(t, grant, evaluation, _recertification(conn, wf, name, grant, now)))
+        entry["agents"][-1]["override"] = overrides.get((t["agent"], t["agent_version"]))
+    entry["granted_by_override"] = bool(summary["agent"] and overrides.get((summary["agent"],
+                                                                             summary["agent_version"])))
     if not tracks:
         entry["note"] = "no runs yet: run its scenarios to build a track record"
     return entry
@@ -174,14 +182,16 @@ def _track(t: dict, grant: dict | None, evaluation: dict | None, recert: dict | 
 def _recertification(conn, wf: WorkflowPolicy, name: str, grant: dict | None, now: datetime) -> dict | None:
     if grant is None:
         return None
-    gate = wf.gate(grant["stage"])
+    stage = (grant.get("expired") or {}).get("stage") or grant["stage"]
+    gate = wf.gate(stage)
     if gate is None or not gate.recertify_days or not grant["entered_at"]:
         return None
     due_at = to_dt(grant["entered_at"]) + timedelta(days=gate.recertify_days)
     out: dict[str, Any] = {"every_days": gate.recertify_days, "due_at": iso(due_at), "due": now >= due_at,
-                           "gate": None}
+                           "gate": None, "expired": bool(grant.get("expired")), "stage": stage,
+                           "holds_meanwhile": grant["stage"] if grant.get("expired") else None}
     if out["due"]:
-        out["gate"] = _gate.evaluate(conn, gate, wf, name, grant["stage"], grant["agent"], grant["agent_version"],
+        out["gate"] = _gate.evaluate(conn, gate, wf, name, stage, grant["agent"], grant["agent_version"],
                                      now, epoch_pk=grant.get("entered_run_pk") or 0)
     return out
 
@@ -216,14 +226,13 @@ def promote(ledger: Ledger, policy: Policy, workflow: str, to: str | None, by: s
     _check_step_up(wf, workflow, current, to, track)
     gate = wf.gate(to)
     assert gate is not None  # the policy check guarantees a gate for every stage after sandbox
-    roles = policy.roles_of(by)
-    if gate.signoffs.roles and not set(roles) & set(gate.signoffs.roles):
-        raise GateNotMet(f"{by} cannot sign off {workflow} into {to}: it needs someone with the role "
-                         f"{' or '.join(gate.signoffs.roles)}, and {by} has "
-                         f"{', '.join(roles) if roles else 'no role'} in the policy `people`.")
+    if gate.signoffs.roles and not set(policy.roles_of(by)) & set(gate.signoffs.roles):
+        check_signer(policy, gate, workflow, to, by, {"window": {}})  # refused before it counts as a look
     now = now or utcnow()
     with ledger.read() as conn:
-        evaluation = _gate.evaluate(conn, gate, wf, workflow, to, name, version, now)
+        # re-certifying an expired grant: only evidence recorded after that grant counts
+        recert_epoch = (grant.get("entered_run_pk") or 0) if (grant.get("expired") or {}).get("stage") == to else None
+        evaluation = _gate.evaluate(conn, gate, wf, workflow, to, name, version, now, recert_epoch)
         epoch = evaluation["window"]["epoch_after_run"]
         digest = _gate.evidence_digest(conn, gate, wf, workflow, name, version, now, epoch)
     evaluation["looks"] = record_look(ledger, gate, evaluation, epoch, to, by, digest)
@@ -237,10 +246,14 @@ def promote(ledger: Ledger, policy: Policy, workflow: str, to: str | None, by: s
         raise GateNotMet(f"{workflow} cannot enter {to} for {track} — {verdict}. {len(unmet)} {noun} unmet:\n"
                          f"{lines}\n{_looks_line(evaluation['looks'])}\n"
                          "Run more scenarios, or use --override with a reason to take responsibility.")
+    roles = check_signer(policy, gate, workflow, to, by, evaluation)
     me = {"person": by, "roles": roles, "reason": reason, "at": iso(now), "evidence_digest": digest}
-    signers = [s for s in ledger.pending_signoffs(workflow, grant["version"], to, track) if s["person"] != by]
-    signers.append(me)
+    others, lapsed = valid_signoffs(ledger, policy, gate, workflow, grant["version"], to, track, digest, now,
+                                    evaluation)
+    signers = [s for s in others if s["person"] != by] + [me]
     evaluation["signoffs"] = _gate.signoff_criterion(gate.signoffs, signers)
+    if lapsed:
+        evaluation["signoffs"]["detail"] += "; lapsed: " + ", ".join(lapsed)
     evaluation["override"] = {"requested": override, "used": bool(unmet and override),
                               "unmet": [c["name"] for c in unmet]}
     if not evaluation["signoffs"]["met"]:
@@ -252,7 +265,9 @@ def promote(ledger: Ledger, policy: Policy, workflow: str, to: str | None, by: s
     return ledger.record_transition(
         workflow=workflow, agent=name, agent_version=version, expected_version=grant["version"],
         from_stage=current, to_stage=to, kind="promote", actor=by, reason=reason, override=bool(unmet and override),
-        signoff_list=signers, gate=evaluation, evidence_digest=digest, policy_digest=policy.digest)
+        signoff_list=signers, gate=evaluation, evidence_digest=digest, policy_digest=policy.digest,
+        expires_at=now + timedelta(days=gate.recertify_days) if gate.recertify_days else None,
+        fallback_stage=current if gate.recertify_days else None)
 
 
 def record_look(ledger: Ledger, gate: Any, evaluation: dict[str, Any], epoch: int, to: str, by: str,

@@ -88,6 +88,9 @@ def _print_status(console: Console, entry: dict[str, Any]) -> None:
     head = f"[bold]{markup(entry['workflow'])}[/]  highest grant: [cyan]{entry['stage']}[/]"
     if entry["granted_to"]:
         head += f" ({markup(entry['granted_to'])})"
+        head += f" ({markup(entry['granted_to'])})"
+    if entry.get("granted_by_override"):
+        head += " [bold yellow](by override)[/]"
     if entry["owner"]:
         head += f"  owner: {markup(entry['owner'])}"
     console.print(head)
@@ -97,8 +100,8 @@ def _print_status(console: Console, entry: dict[str, Any]) -> None:
                       "— every write is refused until `harness resume`")
     pol = entry.get("policy") or {}
     if pol.get("pinned"):
-        console.print(f"  governed by the pinned policy {pol['digest'][:12]} ({escape(str(pol['path']))}), pinned by "
-                      f"{escape(str(pol['pinned_by']))} at {_when(pol['pinned_at'])}")
+        console.print(f"  governed by the pinned policy {pol['digest'][:12]} ({markup(str(pol['path']))}), pinned by "
+                      f"{markup(str(pol['pinned_by']))} at {_when(pol['pinned_at'])}")
     if entry["note"]:
         console.print(f"  {entry['note']}")
     for track in entry["agents"]:
@@ -120,12 +123,21 @@ def _print_status(console: Console, entry: dict[str, Any]) -> None:
             worst = max(track["incidents"], key=lambda i: ["low", "medium", "high", "critical"].index(i["severity"]))
             label += (f"\n    [red]{len(track['incidents'])} incident(s)[/], worst {worst['severity']}: "
                       f"{markup(worst['reason'])}")
+                      f"{markup(worst['reason'])}")
+        if track.get("override"):
+            o = track["override"]
+            label += (f"\n    [bold yellow]OVERRIDE[/]: granted {o['stage']} by {markup(o['by'])} at {_when(o['at'])} "
+                      f"despite unmet {', '.join(o['overrode']) or 'criteria'}: {markup(o['reason'])}")
         recert = track.get("recertification")
         if recert and recert["due"]:
             rg = recert["gate"]
             verdict = "" if rg is None else (" — fresh evidence meets the gate" if rg["ready"]
                                              else f" — fresh evidence falls short: {', '.join(rg['unmet'])}")
             label += f"\n    [yellow]recertification due since {recert['due_at']}[/]{verdict}"
+            if recert.get("expired"):
+                label += (f"\n    [bold yellow]the {recert['stage']} grant EXPIRED[/]: it holds "
+                          f"{recert['holds_meanwhile']} until re-certified (`harness promote` on evidence "
+                          "recorded after the grant)")
         if gate is None:
             console.print(label + ("" if track["stage"] == "sandbox" or track.get("next_stage") else
                                    " — at the top of its ladder"))

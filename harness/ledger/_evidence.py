@@ -132,6 +132,12 @@ def epoch_after(conn: Connection, workflow: str, agent: str, agent_version: str,
     return int(conn.execute(stmt).scalar() or 0)
 
 
+def runners(conn: Connection, window: Window) -> list[str]:
+    """Who ran the evidence (``ran_by``), for separation of duties at sign-off."""
+    w = window.subquery(runs.c.ran_by)
+    return sorted(x for x in conn.execute(select(w.c.ran_by).distinct()).scalars() if x)
+
+
 def run_ids(conn: Connection, window: Window) -> list[str]:
     w = window.subquery(runs.c.run_id)
     return sorted(conn.execute(select(w.c.run_id)).scalars())

@@ -181,6 +181,9 @@ class Grant(Base):
     source: Mapped[str] = mapped_column(String(16))
     """``granted`` (a promotion or demotion) or ``carried-over`` (inherited per the policy)."""
     carried_from: Mapped[str | None] = mapped_column(String(310))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """The policy's ``recertify_days`` after the grant: from then on the version holds ``fallback_stage``."""
+    fallback_stage: Mapped[str | None] = mapped_column(String(12))
 
 
 class WorkflowControl(Base):

@@ -8,6 +8,7 @@ promoting at the same moment one wins and the other gets ConflictError, and noth
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -24,8 +25,14 @@ def track_name(agent: str | None, version: str | None) -> str | None:
 
 
 def _grant_dict(row: Any) -> dict[str, Any]:
+    """A grant as stored, except that an expired one holds its fallback stage (``expired`` says so)."""
     d = dict(row._mapping)
+    d["expired"] = None
+    if d.get("expires_at") is not None and utcnow() >= d["expires_at"] and d.get("fallback_stage"):
+        d["expired"] = {"stage": d["stage"], "at": iso(d["expires_at"])}
+        d["stage"] = d["fallback_stage"]
     d["entered_at"] = iso(d["entered_at"])
+    d["expires_at"] = iso(d.get("expires_at"))
     return d
 
 
@@ -36,7 +43,7 @@ def get_grant(conn: Connection, workflow: str, agent: str, agent_version: str) -
     if row is None:
         return {"workflow": workflow, "agent": agent, "agent_version": agent_version, "stage": "sandbox",
                 "version": 0, "entered_at": None, "entered_run_pk": 0, "source": "default",
-                "carried_from": None}
+                "carried_from": None, "expires_at": None, "fallback_stage": None, "expired": None}
     return _grant_dict(row)
 
 
@@ -85,13 +92,15 @@ def transition(conn: Connection, *, workflow: str, agent: str, agent_version: st
                from_stage: str, to_stage: str, kind: str, actor: str, reason: str, override: bool = False,
                signoff_list: list[dict] | None = None, gate: dict | None = None,
                evidence_digest: str | None = None, policy_digest: str | None = None,
-               source: str = "granted", carried_from: str | None = None) -> dict[str, Any]:
+               source: str = "granted", carried_from: str | None = None,
+               expires_at: datetime | None = None, fallback_stage: str | None = None) -> dict[str, Any]:
     """Move one agent version's grant from ``from_stage`` to ``to_stage`` (compare-and-swap)."""
     now = utcnow()
     last_pk = conn.execute(select(func.max(runs.c.pk))).scalar() or 0
     new_version = expected_version + 1
     values = {"stage": to_stage, "version": new_version, "entered_at": now, "entered_run_pk": last_pk,
-              "source": source, "carried_from": carried_from}
+              "source": source, "carried_from": carried_from, "expires_at": expires_at,
+              "fallback_stage": fallback_stage}
     moved = ConflictError(f"{workflow} ({agent}@{agent_version}) changed stage meanwhile (someone else promoted "
                           "or demoted it); nothing was recorded. Run `harness status` and decide again.")
     if expected_version == 0:

@@ -133,3 +133,15 @@ def test_a_version_label_cannot_be_reused_for_another_agent_spec(cli, tmp_path):
     cli("run", SUITE, "--agent", "simulated", "-a", "mistake_rate=0.5", "--agent-version", "3pct", *p, check=None)
     code, _, err = cli("run", SUITE, "--agent", "simulated", "-a", "mistake_rate=0.03", "--agent-version", "3pct", *p)
     assert code == 2 and "already bound to another agent spec" in err
+
+
+def test_signers_must_be_known_and_an_override_is_shown_with_the_stage(cli, tmp_path):
+    p = _policy(tmp_path)
+    cli("run", SUITE, "--agent", "oracle", *p, check=0)
+    code, _, err = cli("promote", WF, "--by", "mallory@example.com", "--reason", "me", "--override", *p)
+    assert code == 1 and "people" in err
+    cli("promote", WF, *DANA, "--reason", "pilot, no suite yet", "--override", *p, check=0)
+    entry, track = _track(cli, p)
+    assert entry["granted_by_override"] and track["override"]["overrode"] == ["coverage"]
+    code, out, _ = cli("status", WF, *p)
+    assert code == 0 and "OVERRIDE" in out and "by override" in out

@@ -111,8 +111,15 @@ def test_two_signoffs_and_an_incident_while_waiting(ledger):
     with pytest.raises(GateNotMet, match="max_severity"):
         promotion.promote(ledger, policy, WF, "autonomous", "lee", "agreed")
     record(ledger, 1, version="2")  # unrelated; the critical stays in the window, so: override
-    t = promotion.promote(ledger, policy, WF, "autonomous", "lee", "accepted risk", override=True, agent="sim@1")
+    # sam signed other evidence: that sign-off lapsed and lee's alone is not enough, even with --override
+    with pytest.raises(GateNotMet, match=r"lapsed: sam \(the evidence changed since\)"):
+        promotion.promote(ledger, policy, WF, "autonomous", "lee", "accepted risk", override=True, agent="sim@1")
+    t = promotion.promote(ledger, policy, WF, "autonomous", "sam", "seen the critical", override=True, agent="sim@1")
     assert {s["person"] for s in t["signoffs"]} == {"sam", "lee"} and t["override"]
+    [entry] = promotion.status(ledger, policy, WF)
+    track = next(a for a in entry["agents"] if a["agent_version"] == "1")
+    assert entry["granted_by_override"] and track["override"]["by"] == "sam"
+    assert "max_severity" in track["override"]["overrode"]
 
 
 def test_an_agent_must_be_named_when_several_have_evidence(ledger):

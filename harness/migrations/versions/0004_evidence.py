@@ -1,5 +1,6 @@
 """Evidence that cannot be padded or peeked: distinct run instances, declared suites, counted looks,
-pinned policies and agent spec digests.
+pinned policies and agent spec digests. A grant may expire (``recertify_days``): after
+``grants.expires_at`` the version holds ``fallback_stage`` until it is re-certified.
 
 A run's ``instance`` is the hash of (scenario digest, agent, version, spec digest, seed, trial); a
 run whose instance is already in the ledger is kept but marked ``duplicate`` and never counts.
@@ -31,6 +32,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("agent_spec", sa.String(64), nullable=True))
         batch.add_column(sa.Column("ran_by", sa.String(200), nullable=True))
     op.create_index("ix_runs_instance", "runs", ["instance"])
+    with op.batch_alter_table("grants") as batch:
+        batch.add_column(sa.Column("expires_at", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("fallback_stage", sa.String(12), nullable=True))
     op.create_table(
         "suites",
         sa.Column("workflow", sa.String(100), primary_key=True),
@@ -83,6 +87,9 @@ def downgrade() -> None:
     op.drop_index("ix_looks_track", table_name="looks")
     op.drop_table("looks")
     op.drop_table("suites")
+    with op.batch_alter_table("grants") as batch:
+        batch.drop_column("fallback_stage")
+        batch.drop_column("expires_at")
     op.drop_index("ix_runs_instance", table_name="runs")
     with op.batch_alter_table("runs") as batch:
         batch.drop_column("ran_by")
