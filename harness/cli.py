@@ -23,14 +23,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "Run scenarios against an agent. Exit 0 when every run passed, 1 when any failed or errored."),
     "tools": ("catalogue", "Print the tool catalogue as JSON for OpenAI, Anthropic or MCP tool calling."),
     "status": ("promotion", "Each workflow's stage and, per agent version, the next gate criterion by criterion."),
-    "promote": ("promotion", "Promote one agent version of WORKFLOW one stage up when the gate is met (refused "
-                             "with every unmet criterion)."),
+    "promote": ("promotion", "Promote one agent version of WORKFLOW one stage up when its gate is met (each "
+                             "attempt is a recorded look)."),
     "demote": ("promotion", "Demote WORKFLOW (every agent version above --to, or the one named) to a lower stage."),
     "pause": ("promotion", "The kill switch: refuse every write of every agent version of WORKFLOW, from the next "
                            "tool call on."),
     "resume": ("promotion", "Lift a pause: writes follow each agent version's grant again."),
     "incident": ("promotion", "Incidents at work: record one (the demotion rules apply at once), list them."),
-    "suite": ("governance", "Declare the scenarios (files and digests) a workflow's coverage is judged against."),
+    "suite": ("governance", "Declare the scenarios a workflow's coverage is judged against."),
     "history": ("promotion", "Stage transitions with who, when, why, sign-offs and evidence digests."),
     "report": ("report", "Write the trust report: verdicts, mistake rates with confidence bounds, blast radius, "
                          "history."),

@@ -183,9 +183,10 @@ def promote_cmd(workflow: Annotated[str, typer.Argument(help="The workflow to pr
                 override: Annotated[bool, typer.Option("--override", help="Promote although criteria are "
                                                        "unmet; recorded as an override.")] = False,
                 ledger: LedgerOpt = None, policy: PolicyOpt = None, as_json: JsonOpt = False) -> None:
-    """Promote one agent version of WORKFLOW one stage up when the gate is met (refused with every unmet criterion).
+    """Promote one agent version of WORKFLOW one stage up when its gate is met (each attempt is a recorded look).
 
-    --to defaults to the version's next stage; --agent names the version when several have evidence.
+    Refused with the outcome (inconclusive or not met) and every unmet criterion. --to defaults to the
+    version's next stage; --agent names the version when several have evidence.
     """
     from harness import promotion
 
