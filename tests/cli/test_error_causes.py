@@ -60,7 +60,8 @@ def test_an_agent_error_counts_against_the_agent(tmp_path):
     gate = status[0]["agents"][0]["gate"]
     assert gate["errors"] == {"agent": 2, "harness": 0, "environment": 0}
     crit = {c["name"]: c for c in gate["criteria"]}
-    assert crit["min_runs"]["measured"] == 2 and "2 of 2 runs with a mistake" in crit["max_mistake_rate"]["detail"]
+    assert crit["min_runs"]["measured"] == 2  # the errored runs are the agent's: evidence against it
+    assert gate["sequential"]["first_checkpoint"] >= 2 and crit["max_mistake_rate"]["verdict"] != "met"
 
 
 def test_status_text_shows_errored_runs_by_cause(tmp_path):

@@ -49,6 +49,7 @@ def test_cli_results_do_not_depend_on_the_number_of_workers(tmp_path):
     for workers in ("1", "2"):
         proc = subprocess.run([sys.executable, "-m", "harness.cli", "run", str(ROOT / "scenarios" / "email"),
                                "--agent", "simulated", "-a", "mistake_rate=0.4", "--trials", "2", "--json",
+                               "--seed", "5",
                                "--no-ledger", "--no-audit", "--workers", workers],
                               capture_output=True, text=True)
         assert proc.returncode in (0, 1), proc.stderr

@@ -101,7 +101,9 @@ def test_verdict_names_every_criterion_required_vs_measured(report):
     crit = {c["name"]: c for c in sloppy["criteria"]}
     assert crit["min_runs"]["required"] == 20 and crit["min_runs"]["measured"] == 51
     assert crit["max_mistake_rate"]["required"] == 0.2
-    assert crit["max_mistake_rate"]["measured"] == pytest.approx(upper_bound(11, 51), abs=1e-6)
+    # judged at the last checkpoint reached (40 of the 51 runs) with that checkpoint's share of the budget
+    assert "checkpoint 2 (40 runs)" in crit["max_mistake_rate"]["detail"]
+    assert crit["max_mistake_rate"]["measured"] > 0.2
     assert crit["max_errors"]["measured"] == 1 and not crit["max_errors"]["met"]
     assert tracks[("careful", "2")]["ready"] is True and tracks[("careful", "2")]["signoffs"]["met"] is False
     assert v["closest_track"] == "careful@2" and "sign-off" in v["summary"]
