@@ -123,11 +123,10 @@ def _print_status(console: Console, entry: dict[str, Any]) -> None:
             worst = max(track["incidents"], key=lambda i: ["low", "medium", "high", "critical"].index(i["severity"]))
             label += (f"\n    [red]{len(track['incidents'])} incident(s)[/], worst {worst['severity']}: "
                       f"{markup(worst['reason'])}")
-                      f"{markup(worst['reason'])}")
         if track.get("override"):
             o = track["override"]
-            label += (f"\n    [bold yellow]OVERRIDE[/]: granted {o['stage']} by {markup(o['by'])} at {_when(o['at'])} "
-                      f"despite unmet {', '.join(o['overrode']) or 'criteria'}: {markup(o['reason'])}")
+            label += (f"\n    [bold yellow]OVERRIDE[/]: granted {o['stage']} by {markup(o['by'])} at "
+                      f"{_when(o['at'])} despite unmet {', '.join(o['overrode']) or 'criteria'}: {markup(o['reason'])}")
         recert = track.get("recertification")
         if recert and recert["due"]:
             rg = recert["gate"]
