@@ -236,8 +236,8 @@ def demote_cmd(workflow: Annotated[str, typer.Argument(help="The workflow to dem
         typer.echo(json.dumps(moved, indent=2, default=str))
         return
     for t in moved:
-        typer.echo(f"demoted {t['workflow']} for {t['agent']}@{t['agent_version']}: {t['from_stage']} → "
-                   f"{t['to_stage']} by {t['actor']} (transition #{t['seq']})")
+        typer.echo(clean(f"demoted {t['workflow']} for {t['agent']}@{t['agent_version']}: {t['from_stage']} → "
+                         f"{t['to_stage']} by {t['actor']} (transition #{t['seq']})"))
 
 
 def pause_cmd(workflow: Annotated[str, typer.Argument(help="The workflow to pause.")],
@@ -307,8 +307,8 @@ def incident_record_cmd(
         typer.echo(json.dumps(done, indent=2, default=str))
         return
     i = done["incident"]
-    typer.echo(f"incident #{i['id']} recorded for {i['workflow']} ({i['agent']}@{i['agent_version']}, "
-               f"{i['severity']}) by {i['actor']}")
+    typer.echo(clean(f"incident #{i['id']} recorded for {i['workflow']} ({i['agent']}@{i['agent_version']}, "
+                     f"{i['severity']}) by {i['actor']}"))
     d = done["demotion"]
     if d:
         typer.echo(f"demoted {d['workflow']} for {d['agent']}@{d['agent_version']}: {d['from_stage']} → "
@@ -392,9 +392,9 @@ def history_cmd(workflow: Annotated[str | None, typer.Argument(help="One workflo
                   + (f" ({t['kind']})" if t["kind"] == "carry-over" else "")) + (
             " [bold red](override)[/]" if t["override"] else "")
         signed = ", ".join(s["person"] for s in t["signoffs"])
-        console.print(f"[bold]{t['workflow']}[/] #{t['seq']}  {t['created_at'][:19].replace('T', ' ')}Z  "
+        console.print(f"[bold]{m(t['workflow'])}[/] #{t['seq']}  {t['created_at'][:19].replace('T', ' ')}Z  "
                       f"{change}  by {markup(t['actor'])}" + (f" (signed off: {markup(signed)})" if signed else ""))
-        facts = [f"agent {t['agent']}@{t['agent_version']}" if t["agent"] else None,
+        facts = [f"agent {m(t['agent'])}@{m(t['agent_version'])}" if t["agent"] else None,
                  f"evidence {t['evidence_digest'][:12]}" if t["evidence_digest"] else None,
                  f"policy {t['policy_digest'][:12]}" if t["policy_digest"] else None]
         if any(facts):
