@@ -36,14 +36,14 @@ def test_kill_9_at_random_moments_loses_no_finished_run(tmp_path):
             "--ledger", f"sqlite:///{db}", "--no-audit"]
     killed = 0
     for _ in range(10):
-        proc = subprocess.Popen([*args, "--trials", "3000"], cwd=ROOT, stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen([*args, "--trials", "60000"], cwd=ROOT, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE)
         time.sleep(rng.uniform(1.5, 6.0))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1
         proc.wait(timeout=120)
-    assert killed >= 5  # most rounds were cut mid-suite, not left to finish
+    assert killed >= 5  # most rounds were cut mid-suite (60,000 runs outlast 6 s even on a quiet machine)
     before = set(_ledger_ids(db))
     done = subprocess.run([*args, "--trials", "1"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
