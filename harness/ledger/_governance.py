@@ -75,7 +75,18 @@ def set_pin(conn: Connection, *, workflow: str, digest: str, content: str, path:
     values = {"digest": digest, "content": content, "path": path, "pinned_by": by, "reason": reason,
               "pinned_at": now}
     if current is None:
-        conn.execute(insert(policy_pins).values(workflow=workflow, **values))
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(policy_pins).values(workflow=workflow, **values))
+        except IntegrityError:  # someone pinned at the same moment (two first promotions racing)
+            raced = get_pin(conn, workflow)
+            if raced is not None and raced["digest"] == digest:
+                return raced  # the same policy: nothing to record twice
+            from harness.errors import ConflictError
+
+            raise ConflictError(f"the policy pinned for {workflow} changed meanwhile; nothing was recorded.") from None
     else:
         conn.execute(update(policy_pins).where(policy_pins.c.workflow == workflow).values(**values))
     from harness.errors import ConflictError
